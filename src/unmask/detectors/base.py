@@ -1,0 +1,63 @@
+"""The detector contract: a class that declares what it accepts and outputs, and turns media into Evidence.
+
+Following PhotoHolmes, a method keeps its native output (`predict`) separate from the uniform result
+(`to_evidence`), so a faithful port and uniform scoring do not fight each other.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar
+
+from ..errors import MissingDependency
+from ..media import Media
+from .evidence import Evidence
+
+PROFILES = ("fast", "default", "thorough")
+
+
+class Detector(ABC):
+    """Subclass, set the class attributes, implement `predict` and `to_evidence`.
+
+    Heavy imports (torch, cv2, scipy) belong inside methods so that listing detectors stays cheap.
+    """
+
+    name: ClassVar[str]
+    version: ClassVar[str] = "1"
+    modalities: ClassVar[tuple[str, ...]]
+    outputs: ClassVar[tuple[str, ...]] = ("score",)
+    extra: ClassVar[str | None] = None
+    requires: ClassVar[tuple[str, ...]] = ()
+    profiles: ClassVar[tuple[str, ...]] = PROFILES
+    paper: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+
+    @classmethod
+    def missing(cls) -> list[str]:
+        """Importable module names this detector needs but the environment lacks."""
+        return [m for m in cls.requires if importlib.util.find_spec(m) is None]
+
+    @classmethod
+    def installed(cls) -> bool:
+        return not cls.missing()
+
+    @classmethod
+    def ensure_installed(cls) -> None:
+        missing = cls.missing()
+        if missing:
+            raise MissingDependency(", ".join(missing), cls.extra or "all", f"detector '{cls.name}'")
+
+    def accepts(self, media: Media) -> bool:
+        return media.kind in self.modalities
+
+    @abstractmethod
+    def predict(self, media: Media) -> Any:
+        """The method's native output (maps, statistics), as its paper defines it."""
+
+    @abstractmethod
+    def to_evidence(self, native: Any, media: Media) -> Evidence:
+        """Map the native output to the uniform Evidence: score, maps, one-sentence summary."""
+
+    def analyze(self, media: Media) -> Evidence:
+        return self.to_evidence(self.predict(media), media)

@@ -1,0 +1,1 @@
+"""Image detectors, one module per method."""

@@ -1,0 +1,79 @@
+"""Identify a file's kind and format from its first bytes (magic numbers), never from its name."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+HEAD_BYTES = 64
+
+_FTYP_AUDIO = {b"M4A ", b"M4B ", b"M4P ", b"F4A "}
+_FTYP_HEIF = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1", b"avif", b"avis"}
+
+
+@dataclass(frozen=True)
+class Sniffed:
+    """What the bytes say: `kind` is image|video|audio|av|text|post|unknown; `format` a short name."""
+
+    kind: str
+    format: str
+
+
+def sniff(head: bytes) -> Sniffed:
+    """Classify binary formats from the first bytes. Text and posts are decided by `sniff_text`."""
+    b = head[:HEAD_BYTES]
+    if b.startswith(b"\xff\xd8\xff"):
+        return Sniffed("image", "jpeg")
+    if b.startswith(b"\x89PNG\r\n\x1a\n"):
+        return Sniffed("image", "png")
+    if b[:6] in (b"GIF87a", b"GIF89a"):
+        return Sniffed("image", "gif")
+    if b[:4] in (b"II*\x00", b"MM\x00*"):
+        return Sniffed("image", "tiff")
+    if b.startswith(b"BM") and len(b) >= 14:
+        return Sniffed("image", "bmp")
+    if b.startswith(b"RIFF") and len(b) >= 12:
+        riff = {b"WEBP": ("image", "webp"), b"WAVE": ("audio", "wav"), b"AVI ": ("video", "avi")}
+        if b[8:12] in riff:
+            return Sniffed(*riff[b[8:12]])
+    if len(b) >= 12 and b[4:8] == b"ftyp":
+        brand = b[8:12]
+        if brand in _FTYP_HEIF:
+            return Sniffed("image", "avif" if brand.startswith(b"avi") else "heic")
+        if brand in _FTYP_AUDIO:
+            return Sniffed("audio", "m4a")
+        return Sniffed("av", "mov" if brand == b"qt  " else "mp4")
+    if b.startswith(b"\x1a\x45\xdf\xa3"):
+        return Sniffed("av", "webm" if b"webm" in head else "mkv")
+    if b.startswith(b"fLaC"):
+        return Sniffed("audio", "flac")
+    if b.startswith(b"OggS"):
+        return Sniffed("av", "ogg")
+    if b.startswith(b"ID3") or (len(b) >= 2 and b[0] == 0xFF and (b[1] & 0xE6) in (0xE2, 0xE4, 0xE6)):
+        return Sniffed("audio", "mp3")
+    if len(b) >= 2 and b[0] == 0xFF and (b[1] & 0xF6) == 0xF0:
+        return Sniffed("audio", "aac")
+    return Sniffed("unknown", "unknown")
+
+
+def looks_like_text(data: bytes) -> bool:
+    """True when the bytes are plausibly text in some encoding: no NUL and mostly printable."""
+    sample = data[:8192]
+    if not sample or b"\x00" in sample:
+        return False
+    printable = sum(1 for c in sample if c >= 0x20 or c in (9, 10, 13))
+    return printable / len(sample) > 0.95
+
+
+def sniff_text(text: str) -> Sniffed:
+    """A UTF-8 document is a social post when it is a JSON object with a `text` field, else plain text."""
+    stripped = text.lstrip()
+    if stripped.startswith("{"):
+        try:
+            obj = json.loads(stripped)
+        except ValueError:
+            return Sniffed("text", "txt")
+        if isinstance(obj, dict) and isinstance(obj.get("text"), str):
+            return Sniffed("post", "json")
+        return Sniffed("text", "json")
+    return Sniffed("text", "txt")

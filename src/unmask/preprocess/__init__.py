@@ -1,0 +1,1 @@
+"""Preprocessing shared between detectors, memoised per media with `Media.shared`."""
