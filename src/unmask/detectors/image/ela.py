@@ -2,8 +2,9 @@
 
 Krawetz, "A Picture's Worth" (Black Hat 2007): re-saving a JPEG at a known quality changes regions that were
 compressed differently from the rest by a different amount. Plain ELA mostly lights up edges and texture, so
-the error at each quality is divided by the local texture (mean |Laplacian|) and the residual anomaly is
-measured against the image's own median, making flat and textured regions comparable.
+the expected error for a given amount of local texture (mean |Laplacian|) is learned from the image itself (a
+quadratic fit of log error on log texture) and only the residual is kept: a region is anomalous when it
+changes more (or less) than regions of the same texture elsewhere in the same image.
 """
 
 from __future__ import annotations
@@ -16,6 +17,12 @@ from ...media import ImageMedia
 from ...preprocess.image import box_mean, local_activity, recompressed
 from ..base import Detector
 from ..evidence import Evidence
+
+
+def _texture_residual(log_err: np.ndarray, design: np.ndarray) -> np.ndarray:
+    """Log error minus what the image's own texture-to-error relation predicts (least squares)."""
+    beta, *_ = np.linalg.lstsq(design, log_err, rcond=None)
+    return log_err - design @ beta
 
 
 @dataclass
@@ -40,16 +47,17 @@ class ErrorLevelAnalysis(Detector):
 
     def predict(self, media: ImageMedia) -> ELAOutput:
         original = media.rgb.astype(np.float32)
-        activity = local_activity(media) + 2.0
-        levels, ratios = {}, []
+        texture = np.log(box_mean(local_activity(media) + 2.0, self.radius)).ravel()
+        design = np.stack([np.ones_like(texture), texture, texture**2], axis=1)
+        levels, residuals = {}, []
         for q in self.qualities:
             err = np.abs(original - recompressed(media, q)).mean(axis=2)
             levels[q] = err
-            ratios.append(box_mean(err, self.radius) / box_mean(activity, self.radius))
-        ratio = np.log(np.mean(ratios, axis=0) + 1e-3)
-        med = float(np.median(ratio))
-        mad = float(np.median(np.abs(ratio - med))) * 1.4826 + 1e-6
-        anomaly = 1.0 / (1.0 + np.exp(-((ratio - med) / mad - 3.0)))
+            residuals.append(_texture_residual(np.log(box_mean(err, self.radius) + 0.5).ravel(), design))
+        resid = np.max(residuals, axis=0).reshape(original.shape[:2])
+        med = float(np.median(resid))
+        mad = float(np.median(np.abs(resid - med))) * 1.4826 + 1e-6
+        anomaly = 1.0 / (1.0 + np.exp(-((resid - med) / mad - 3.0)))
         return ELAOutput(levels, anomaly.astype(np.float32))
 
     def to_evidence(self, native: ELAOutput, media: ImageMedia) -> Evidence:
