@@ -40,13 +40,38 @@ def box_mean(x: np.ndarray, radius: int) -> np.ndarray:
     return (total / (k * k))[: x.shape[0], : x.shape[1]].astype(np.float32)
 
 
-def local_activity(media: ImageMedia, radius: int = 4) -> np.ndarray:
-    """Local mean absolute Laplacian of luma: how much texture each neighbourhood has."""
+def abs_laplacian(media: ImageMedia) -> np.ndarray:
+    """|4-neighbour Laplacian| of luma: a cheap measure of local texture and edges."""
 
     def compute() -> np.ndarray:
         g = gray(media)
         p = np.pad(g, 1, mode="edge")
-        lap = np.abs(4 * g - p[:-2, 1:-1] - p[2:, 1:-1] - p[1:-1, :-2] - p[1:-1, 2:])
-        return box_mean(lap, radius)
+        return np.abs(4 * g - p[:-2, 1:-1] - p[2:, 1:-1] - p[1:-1, :-2] - p[1:-1, 2:])
+
+    return media.shared("abs_laplacian", compute)
+
+
+def local_activity(media: ImageMedia, radius: int = 4) -> np.ndarray:
+    """Local mean absolute Laplacian of luma: how much texture each neighbourhood has."""
+
+    def compute() -> np.ndarray:
+        return box_mean(abs_laplacian(media), radius)
 
     return media.shared(f"activity_r{radius}", compute)
+
+
+def block_means(x: np.ndarray, block: int = 8) -> np.ndarray:
+    """Mean of each `block` x `block` tile (edge tiles padded by replication): the JPEG grid's resolution."""
+    h, w = x.shape
+    ph, pw = -h % block, -w % block
+    if ph or pw:
+        x = np.pad(x, ((0, ph), (0, pw)), mode="edge")
+    hb, wb = x.shape[0] // block, x.shape[1] // block
+    return x.reshape(hb, block, wb, block).mean(axis=(1, 3), dtype=np.float32)
+
+
+def upsample(grid: np.ndarray, height: int, width: int, block: int = 8) -> np.ndarray:
+    """Bilinear upsampling of a per-block map back to pixels, cropped to the image size."""
+    im = Image.fromarray(grid.astype(np.float32), mode="F")
+    full = im.resize((grid.shape[1] * block, grid.shape[0] * block), Image.Resampling.BILINEAR)
+    return np.asarray(full)[:height, :width]

@@ -14,9 +14,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...media import ImageMedia
-from ...preprocess.image import box_mean, local_activity, recompressed
+from ...preprocess.image import abs_laplacian, block_means, box_mean, recompressed, upsample
 from ..base import Detector
 from ..evidence import Evidence
+
+
+def _grid_shape(media: ImageMedia, block: int = 8) -> tuple[int, int]:
+    return -(-media.height // block), -(-media.width // block)
 
 
 def _texture_residual(log_err: np.ndarray, design: np.ndarray) -> np.ndarray:
@@ -41,24 +45,25 @@ class ErrorLevelAnalysis(Detector):
     paper = "Krawetz 2007, 'A Picture's Worth: Digital Image Analysis and Forensics'"
     description = "Re-saves the image at several JPEG qualities and maps regions whose error level is unusual."
 
-    def __init__(self, qualities: tuple[int, ...] = (75, 85, 95), radius: int = 8) -> None:
+    def __init__(self, qualities: tuple[int, ...] = (75, 85, 95)) -> None:
         self.qualities = tuple(qualities)
-        self.radius = radius
 
     def predict(self, media: ImageMedia) -> ELAOutput:
-        original = media.rgb.astype(np.float32)
-        texture = np.log(box_mean(local_activity(media) + 2.0, self.radius)).ravel()
+        """Work on the 8x8 JPEG block grid (smoothed over 3x3 blocks), then upsample the map to pixels."""
+        original = media.rgb.astype(np.int16)
+        texture = np.log(box_mean(block_means(abs_laplacian(media)), 1) + 2.0).ravel()
         design = np.stack([np.ones_like(texture), texture, texture**2], axis=1)
         levels, residuals = {}, []
         for q in self.qualities:
-            err = np.abs(original - recompressed(media, q)).mean(axis=2)
+            err = np.abs(original - recompressed(media, q)).sum(axis=2, dtype=np.int16) / np.float32(3.0)
             levels[q] = err
-            residuals.append(_texture_residual(np.log(box_mean(err, self.radius) + 0.5).ravel(), design))
-        resid = np.max(residuals, axis=0).reshape(original.shape[:2])
+            log_err = np.log(box_mean(block_means(err), 1) + 0.5).ravel()
+            residuals.append(_texture_residual(log_err, design))
+        resid = np.max(residuals, axis=0).reshape(_grid_shape(media))
         med = float(np.median(resid))
         mad = float(np.median(np.abs(resid - med))) * 1.4826 + 1e-6
         anomaly = 1.0 / (1.0 + np.exp(-((resid - med) / mad - 3.0)))
-        return ELAOutput(levels, anomaly.astype(np.float32))
+        return ELAOutput(levels, upsample(anomaly, media.height, media.width))
 
     def to_evidence(self, native: ELAOutput, media: ImageMedia) -> Evidence:
         hot = native.anomaly > 0.5
