@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
+import math
 import os
+import stat
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from . import __version__
 from .detectors import Detector, Evidence, Registry
@@ -25,21 +31,34 @@ from .report.model import (
     TokenModel,
 )
 
+MAX_DETAIL_ELEMENTS = 65_536
+_MAX_DEPTH = 32
+
 
 class Analyzer:
     """Holds detector instances for a profile (or an explicit list) and analyses media with them."""
 
     def __init__(self, profile: str = "default", detectors: Sequence[str] | None = None,
-                 registry: Registry | None = None, limits: Limits = DEFAULT_LIMITS) -> None:
+                 registry: Registry | None = None, limits: Limits = DEFAULT_LIMITS,
+                 skip_uninstalled: bool = False) -> None:
+        """`detectors` names an explicit list (else the profile's); `skip_uninstalled` drops profile
+        detectors whose optional dependencies are missing instead of reporting that on every file."""
         self.registry = registry or Registry.default()
         self.profile = profile
         self.limits = limits
         self.explicit = detectors is not None
-        classes = [self.registry.get(n) for n in detectors] if detectors is not None else list(self.registry)
-        if detectors is None:
-            classes = [c for c in classes if profile in c.profiles]
-        self._classes = classes
+        if detectors is not None:
+            classes = [self.registry.get(n) for n in detectors]
+        else:
+            classes = [c for c in self.registry if profile in c.profiles]
+        self.skipped = [c.name for c in classes if skip_uninstalled and not self.explicit and not c.installed()]
+        self._classes = [c for c in dict.fromkeys(classes) if c.name not in self.skipped]
         self._instances: dict[str, Detector] = {}
+
+    @property
+    def detector_names(self) -> list[str]:
+        """The detectors this analyzer runs on media they accept, in run order."""
+        return [c.name for c in self._classes]
 
     def _instance(self, cls: type[Detector]) -> Detector:
         if cls.name not in self._instances:
@@ -56,14 +75,14 @@ class Analyzer:
             try:
                 media = load(source, limits=self.limits)
             except UnmaskError as exc:
-                return failed_report(source, exc, self.profile)
+                return failed_report(source, exc, self.profile, self.limits)
         report = Report(unmask_version=__version__, profile=self.profile, media=MediaInfo(**media.info()))
         report.errors += [ErrorEntry(code="media_warning", message=w, fatal=False) for w in media.warnings]
-        if isinstance(media, ImageMedia):
-            report._preview = media.rgb
         for part, sub in _parts(media):
+            if isinstance(sub, ImageMedia):
+                report.previews[part] = sub.rgb
             self._run_all(sub, part, report)
-        report.verdict, report.reasons = fuse(report.evidence)
+        report.verdict, report.reasons = fuse(report.evidence, report.provenance)
         report.runtime_s = time.perf_counter() - t0
         return report
 
@@ -79,14 +98,22 @@ class Analyzer:
                 evidence = self._instance(cls).analyze(media)
             except NotApplicable as exc:
                 evidence = Evidence(score=None, summary=f"Not applicable: {exc}")
+                evidence.details["not_applicable"] = True
             except UnmaskError as exc:
                 report.errors.append(ErrorEntry(code=exc.code, message=str(exc), fatal=False, detector=cls.name))
                 continue
             except Exception as exc:  # a detector bug must not lose the rest of the report
-                report.errors.append(ErrorEntry(code="detector_failed", fatal=False, detector=cls.name,
-                                                message=f"{cls.name} failed: {type(exc).__name__}: {exc}"))
+                report.errors.append(_detector_failed(cls, exc))
                 continue
-            _add_evidence(report, cls, evidence, part, time.perf_counter() - t)
+            try:
+                _add_evidence(report, cls, evidence, part, time.perf_counter() - t)
+            except Exception as exc:  # malformed evidence (e.g. a bad segment) is that detector's failure
+                report.errors.append(_detector_failed(cls, exc, "returned evidence that could not be reported"))
+
+
+def _detector_failed(cls: type[Detector], exc: Exception, what: str = "failed") -> ErrorEntry:
+    return ErrorEntry(code="detector_failed", fatal=False, detector=cls.name,
+                      message=f"{cls.name} {what}: {type(exc).__name__}: {exc}")
 
 
 def _parts(media: Media) -> list[tuple[str | None, Media]]:
@@ -95,35 +122,96 @@ def _parts(media: Media) -> list[tuple[str | None, Media]]:
     return [(None, media)]
 
 
+def jsonable(value: Any, _depth: int = 0) -> Any:
+    """A JSON-safe copy of detector output: numpy scalars and arrays become Python numbers and lists,
+    NaN and infinities become None, mappings get string keys, anything else unknown becomes its str().
+
+    Arrays larger than MAX_DETAIL_ELEMENTS are replaced by their shape and dtype so one detector cannot
+    bloat every JSON line. This is what keeps a detector returning `np.float32` from breaking a report.
+    """
+    if _depth > _MAX_DEPTH:
+        return str(value)[:200]
+    if value is None or isinstance(value, bool | str):
+        return value
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        return _finite(value)
+    if isinstance(value, np.ndarray):
+        if value.size > MAX_DETAIL_ELEMENTS:
+            return {"omitted_array": {"shape": list(value.shape), "dtype": str(value.dtype)}}
+        return jsonable(value.tolist(), _depth + 1)
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v, _depth + 1) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [jsonable(v, _depth + 1) for v in value]
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return str(value)
+
+
+def _finite(value: float | np.floating) -> float | None:
+    """Python float; float16/32 go through their shortest repr so 0.3f reads 0.3, not 0.30000001192."""
+    f = float(str(value)) if isinstance(value, np.float16 | np.float32) else float(value)
+    return f if math.isfinite(f) else None
+
+
+def _clean(obj: object) -> dict[str, Any]:
+    return jsonable(vars(obj))
+
+
 def _add_evidence(report: Report, cls: type[Detector], ev: Evidence, part: str | None, runtime: float) -> None:
     prefix = f"{part}." if part else ""
+    attribution = {str(k): v for k, v in jsonable(ev.attribution).items() if v is not None}
     entry = EvidenceEntry(
-        detector=cls.name, version=cls.version, part=part, score=ev.score, calibrated=ev.calibrated,
-        summary=ev.summary, attribution=ev.attribution, details=ev.details, runtime_s=runtime,
-        segments=[SegmentModel(**vars(s)) for s in ev.segments],
-        tokens=[TokenModel(**vars(t)) for t in ev.tokens],
-        boxes=[BoxModel(**vars(b)) for b in ev.boxes],
+        detector=cls.name, version=cls.version, part=part, score=ev.score, calibrated=bool(ev.calibrated),
+        summary=str(ev.summary), attribution=attribution, details=jsonable(ev.details), runtime_s=runtime,
+        segments=[SegmentModel(**_clean(s)) for s in ev.segments],
+        tokens=[TokenModel(**_clean(t)) for t in ev.tokens],
+        boxes=[BoxModel(**_clean(b)) for b in ev.boxes],
     )
+    facts = [ProvenanceFact(**_clean(f), detector=cls.name, part=part) for f in ev.facts]
+    maps = {}
     for kind, arr in (("heatmap", ev.heatmap), ("mask", ev.mask)):
         if arr is None:
             continue
         name = f"{prefix}{cls.name}.{kind}"
         setattr(entry, kind, ArtifactRef(name=name, kind=kind, width=arr.shape[1], height=arr.shape[0]))
-        report._maps[name] = arr
+        maps[name] = arr
+    report.maps.update(maps)
     report.evidence.append(entry)
-    report.provenance += [ProvenanceFact(**vars(f), detector=cls.name) for f in ev.facts]
+    report.provenance += facts
 
 
-def failed_report(source: object, exc: UnmaskError, profile: str = "default") -> Report:
+def _file_identity(path: Path, limits: Limits) -> tuple[int | None, str | None]:
+    """Size and SHA-256 of a regular file within the byte limit, so even a failed report names its input."""
+    try:
+        st = path.stat()
+        if not stat.S_ISREG(st.st_mode):
+            return None, None
+        if st.st_size > limits.max_bytes:
+            return st.st_size, None
+        digest = hashlib.sha256()
+        with path.open("rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                digest.update(chunk)
+        return st.st_size, digest.hexdigest()
+    except OSError:
+        return None, None
+
+
+def failed_report(source: object, exc: UnmaskError, profile: str = "default",
+                  limits: Limits = DEFAULT_LIMITS) -> Report:
     """The report of an input that could not be analysed: media identity where known, a fatal error."""
     path = str(source) if isinstance(source, str | os.PathLike) else None
     info = MediaInfo(path=path, format=None)
     if isinstance(source, bytes):
-        import hashlib
-
         info.sha256 = hashlib.sha256(source).hexdigest()
-    elif path and Path(path).is_file():
-        info.size_bytes = Path(path).stat().st_size
+        info.size_bytes = len(source)
+    elif path:
+        info.size_bytes, info.sha256 = _file_identity(Path(path), limits)
     return Report(unmask_version=__version__, profile=profile, media=info,
                   errors=[ErrorEntry(code=exc.code, message=str(exc), fatal=True)])
 

@@ -1,24 +1,38 @@
-"""The `unmask` command line: scan files, list detectors. Exit codes: 0 all analysed, 1 some not, 2 usage."""
+"""The `unmask` command line: scan files, list detectors, export the report schema.
+
+Exit codes: 0 every file was analysed; 1 some could not be (each is listed with its reason); 2 usage error
+(bad option, unknown detector, no files, an output that cannot be written); 3 the run itself failed (an
+output write failed mid-run, or an internal error); 130 interrupted. Never a Python traceback.
+"""
 
 from __future__ import annotations
 
+import os
 import sys
+from collections import Counter
+from contextlib import ExitStack
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, TextIO
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from . import __version__
 from .detectors import PROFILES, Registry
 from .errors import UnmaskError
 
+if TYPE_CHECKING:
+    from .report.model import Report
+    from .scan import Item
+
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="unmask: is this media real? Detect, localise and explain manipulation.")
 PROGRESS_AT = 4
-HTML_MAX_REPORTS = 1000
+TABLE_MAX_ROWS = 200
+WIDE_TABLE = 110  # terminal columns from which `unmask detectors` also shows descriptions
 
 
 def _version(value: bool) -> None:
@@ -34,83 +48,200 @@ def _root(version: Annotated[bool, typer.Option("--version", callback=_version, 
 
 
 def _parse_detectors(value: str | None, registry: Registry) -> list[str] | None:
-    if not value:
+    """Validated, de-duplicated names; unknown ones are a usage error with 'did you mean'."""
+    if value is None:
         return None
     names = [n.strip() for n in value.split(",") if n.strip()]
+    if not names:
+        raise typer.BadParameter("give at least one detector name (see `unmask detectors`)",
+                                 param_hint="--detectors")
     try:
-        return [registry.get(n).name for n in names]
+        classes = [registry.get(n) for n in names]
     except UnmaskError as exc:
         raise typer.BadParameter(str(exc), param_hint="--detectors") from exc
+    for cls in classes:
+        if not cls.installed():
+            raise typer.BadParameter(
+                f"detector {cls.name!r} needs {', '.join(cls.missing())}: pip install \"unmask[{cls.extra}]\"",
+                param_hint="--detectors")
+    return list(dict.fromkeys(c.name for c in classes))
+
+
+def _output_file(path: Path | None, option: str) -> Path | None:
+    """Check an output file can be created before any work is done (parents are created)."""
+    if path is None:
+        return None
+    if path.is_dir():
+        raise typer.BadParameter(f"{path} is a directory; give a file name", param_hint=option)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise typer.BadParameter(f"cannot create {path.parent}: {exc.strerror or exc}", param_hint=option) from exc
+    if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise typer.BadParameter(f"cannot write {path}: permission denied", param_hint=option)
+    return path
+
+
+def _output_dir(path: Path | None, option: str) -> Path | None:
+    if path is None:
+        return None
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise typer.BadParameter(f"cannot create directory {path}: {exc.strerror or exc}", param_hint=option) from exc
+    if not os.access(path, os.W_OK):
+        raise typer.BadParameter(f"cannot write into {path}: permission denied", param_hint=option)
+    return path
+
+
+def _without_outputs(items: list[Item], json_out: Path | None, html_out: Path | None, artifacts: Path | None,
+                     skipped: list[str]) -> list[Item]:
+    """Leave out this run's own output files (e.g. a JSON file from the last run inside a scanned folder)."""
+    files = {p.resolve() for p in (json_out, html_out) if p is not None}
+    folder = artifacts.resolve() if artifacts is not None else None
+    kept = []
+    for item in items:
+        real = item.path.resolve()
+        if real in files or (folder is not None and real.is_relative_to(folder)):
+            skipped.append(f"skipped {item.path}: it is an output of this run")
+        else:
+            kept.append(item)
+    return kept
+
+
+def _open(stack: ExitStack, path: Path | None) -> TextIO | None:
+    return stack.enter_context(path.open("w", encoding="utf-8")) if path else None
+
+
+def _progress(err: Console, enabled: bool) -> Progress:
+    return Progress(TextColumn("[bold]scanning"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    TextColumn("{task.fields[name]}", markup=False), console=err, disable=not enabled,
+                    transient=False)
+
+
+class _Sink:
+    """Where each report goes as soon as it is ready: artifacts, a JSON line, an HTML section, the table."""
+
+    def __init__(self, stack: ExitStack, json_out: Path | None, html_out: Path | None,
+                 artifacts: Path | None, total: int) -> None:
+        from .report.html import HtmlWriter
+
+        self.artifacts = artifacts
+        self.jsonl = _open(stack, json_out)
+        html_stream = _open(stack, html_out)
+        self.html = HtmlWriter(html_stream, total=total) if html_stream else None
+        self.rows: list[Report] = []
+        self.counts: Counter[str] = Counter()
+        self.failures: list[tuple[str, str]] = []
+
+    def add(self, report: Report) -> None:
+        from .report.artifacts import write_artifacts
+        from .report.model import ErrorEntry
+        from .report.terminal import verdict_key
+
+        if self.artifacts and report.analysed:
+            try:
+                write_artifacts(report, self.artifacts)
+            except OSError as exc:
+                report.errors.append(ErrorEntry(code="artifact_failed", fatal=False,
+                                                message=f"maps could not be written: {exc.strerror or exc}"))
+        if self.jsonl:
+            self.jsonl.write(report.to_json() + "\n")
+            self.jsonl.flush()
+        if self.html:
+            self.html.add(report)
+        report.drop_arrays()
+        self.counts[verdict_key(report)] += 1
+        if not report.analysed:
+            self.failures.append((report.media.path or "<bytes>", report.top_reason()))
+        if len(self.rows) < TABLE_MAX_ROWS:
+            self.rows.append(report)
+
+    def close(self) -> None:
+        if self.html:
+            self.html.close()
+
+
+def _announce(err: Console, skipped: list[str], analyzer_skipped: list[str]) -> None:
+    for note in skipped:
+        err.print(Text(f"note: {note}", style="dim"), soft_wrap=True)
+    if analyzer_skipped:
+        err.print(Text(f"note: detectors not installed, skipped: {', '.join(analyzer_skipped)} "
+                       "(see `unmask detectors`)", style="dim"), soft_wrap=True)
 
 
 @app.command()
 def scan(
-    paths: Annotated[list[Path], typer.Argument(help="Files or directories to analyse.")],
+    paths: Annotated[list[Path], typer.Argument(help="Files or directories to analyse.", metavar="PATH",
+                                                show_default=False)],
     recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Descend into sub-directories.")] = False,
-    json_out: Annotated[Path | None, typer.Option("--json", help="Write JSON Lines, one report per file.")] = None,
-    html_out: Annotated[Path | None, typer.Option("--html", help="Write one self-contained HTML report.")] = None,
-    artifacts: Annotated[Path | None, typer.Option("--artifacts", help="Write heatmaps and masks as PNG here.")] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", metavar="OUT.jsonl",
+                                                  help="Write JSON Lines, one report per file.")] = None,
+    html_out: Annotated[Path | None, typer.Option("--html", metavar="OUT.html",
+                                                  help="Write one self-contained HTML report.")] = None,
+    artifacts: Annotated[Path | None, typer.Option("--artifacts", metavar="DIR",
+                                                   help="Write heatmaps and masks as PNG here.")] = None,
     profile: Annotated[str, typer.Option(help="fast | default | thorough")] = "default",
     detectors: Annotated[str | None, typer.Option(help="Comma-separated detector names (overrides profile).")] = None,
     workers: Annotated[int, typer.Option(min=1, max=256, help="Parallel worker processes.")] = 1,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or table.")] = False,
 ) -> None:
     """Analyse media files and report whether each looks authentic, and why."""
-    from .report.artifacts import write_artifacts
-    from .report.terminal import print_summary
+    from .analysis import Analyzer
+    from .report.terminal import print_failures, print_summary
     from .scan import expand
-    from .scan import scan as run_scan
 
     if profile not in PROFILES:
-        raise typer.BadParameter(f"choose one of {', '.join(PROFILES)}", param_hint="--profile")
-    chosen = _parse_detectors(detectors, Registry.default())
-    items = list(expand(paths, recursive))
-    if not items:
-        raise typer.BadParameter("no files found (use --recursive for sub-directories)", param_hint="PATHS")
-    out = Console(stderr=False)
+        raise typer.BadParameter(f"{profile!r} is not a profile; choose one of {', '.join(PROFILES)}",
+                                 param_hint="--profile")
+    registry = Registry.default()
+    chosen = _parse_detectors(detectors, registry)
     err = Console(stderr=True)
-    reports, failed = [], 0
-    jsonl = json_out.open("w", encoding="utf-8") if json_out else None
-    progress = Progress(TextColumn("[bold]scanning"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                        TextColumn("{task.fields[name]}"), console=err,
-                        disable=quiet or len(items) < PROGRESS_AT)
+    skipped: list[str] = []
+    items = _without_outputs(list(expand(paths, recursive, skipped)), json_out, html_out, artifacts, skipped)
+    if not items:
+        _announce(err, skipped, [])
+        raise typer.BadParameter("no files to analyse" + (" (use --recursive for sub-directories)"
+                                                           if not recursive else ""), param_hint="PATH")
+    outputs = (_output_file(json_out, "--json"), _output_file(html_out, "--html"), _output_dir(artifacts, "--artifacts"))
+    analyzer = Analyzer(profile=profile, detectors=chosen, registry=registry, skip_uninstalled=True)
+    _announce(err, skipped, analyzer.skipped)
+    settings = {"profile": profile, "detectors": chosen, "workers": workers, "skip_uninstalled": True,
+                "keep_arrays": bool(html_out or artifacts)}
     try:
-        with progress:
-            task = progress.add_task("scan", total=len(items), name="")
-            for report in run_scan(items, profile=profile, detectors=chosen, workers=workers):
-                if artifacts and report.analysed:
-                    write_artifacts(report, artifacts)
-                if jsonl:
-                    jsonl.write(report.to_json() + "\n")
-                    jsonl.flush()
-                failed += not report.analysed
-                if len(reports) < HTML_MAX_REPORTS or not html_out:
-                    reports.append(_light(report, keep_maps=html_out is not None))
-                progress.update(task, advance=1, name=Path(report.media.path or "").name)
-    except KeyboardInterrupt:
-        err.print(f"[yellow]interrupted after {len(reports)} of {len(items)} files; partial output kept[/yellow]")
-        raise typer.Exit(130) from None
-    finally:
-        if jsonl:
-            jsonl.close()
-    if html_out:
-        from .report.html import render_html
-
-        html_out.write_text(render_html(reports[:HTML_MAX_REPORTS], omitted=max(0, len(items) - HTML_MAX_REPORTS)),
-                            encoding="utf-8")
+        sink = _scan_into(items, settings, outputs, err, show_progress=not quiet and len(items) >= PROGRESS_AT)
+    except OSError as exc:  # disk full, output removed under us, ...
+        err.print(f"unmask: writing the output failed: {exc}", style="bold red", markup=False)
+        raise typer.Exit(3) from None
     if not quiet:
-        print_summary(reports, out)
-        if failed:
-            err.print(f"[red]{failed} of {len(items)} file(s) could not be analysed (see the error column)[/red]")
-    raise typer.Exit(1 if failed else 0)
+        print_summary(sink.rows, Console(), sink.counts, omitted=len(items) - len(sink.rows))
+    print_failures(sink.failures, len(items), err)
+    raise typer.Exit(1 if sink.failures else 0)
 
 
-def _light(report, keep_maps: bool):
-    """Drop the big arrays of reports we only keep for the summary table."""
-    if not keep_maps:
-        report._maps = {}
-        report._preview = None
-    return report
+def _scan_into(items: list[Item], settings: dict, outputs: tuple, err: Console, show_progress: bool) -> _Sink:
+    """Analyse every item and hand each report to the outputs as soon as it is ready."""
+    from .scan import scan as run_scan
+
+    with ExitStack() as stack:
+        try:
+            sink = _Sink(stack, *outputs, total=len(items))
+        except OSError as exc:
+            raise typer.BadParameter(f"cannot create the output: {exc}", param_hint="--json/--html") from exc
+        progress = _progress(err, show_progress)
+        try:
+            with progress:
+                task = progress.add_task("scan", total=len(items), name="")
+                for report in run_scan(items, **settings):
+                    sink.add(report)
+                    progress.update(task, advance=1, name=Path(report.media.path or "").name)
+        except KeyboardInterrupt:
+            sink.close()
+            err.print(f"interrupted after {sum(sink.counts.values())} of {len(items)} files; output so far kept",
+                      style="yellow", markup=False)
+            raise typer.Exit(130) from None
+        sink.close()
+    return sink
 
 
 @app.command("detectors")
@@ -132,28 +263,60 @@ def list_detectors(
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
-    table = Table(title=f"unmask detectors ({len(rows)})")
-    for col in ("name", "modalities", "outputs", "extra", "installed", "profiles", "description"):
+    console = Console()
+    console.print(_detector_table(rows, detailed=bool(name), wide=console.width >= WIDE_TABLE))
+
+
+def _profiles(row: dict) -> str:
+    return "all" if set(row["profiles"]) == set(PROFILES) else ", ".join(row["profiles"])
+
+
+def _detector_table(rows: list[dict], detailed: bool, wide: bool = True) -> Table:
+    """One row per detector (descriptions only on a wide terminal); for one detector, one row per field."""
+    if detailed:
+        table = Table(show_header=False, title=f"detector {rows[0]['name']}" if rows else None)
+        table.add_column("field", style="bold", no_wrap=True)
+        table.add_column("value", overflow="fold")
+        for row in rows:
+            for key in ("name", "version", "modalities", "outputs", "extra", "installed", "profiles",
+                        "description", "paper"):
+                value = row[key]
+                text = ", ".join(value) if isinstance(value, list) else ("yes" if value is True else
+                                                                         "no" if value is False else str(value))
+                table.add_row(key, Text(text))
+        return table
+    table = Table(title=f"unmask detectors ({len(rows)})",
+                  caption=None if wide else "`unmask detectors NAME` shows a detector's description and paper")
+    for col in ("name", "modalities", "outputs", "extra", "installed", "profiles"):
         table.add_column(col, overflow="fold")
+    if wide:
+        table.add_column("description", overflow="fold", min_width=28)
     for r in rows:
-        table.add_row(r["name"], ", ".join(r["modalities"]), ", ".join(r["outputs"]), str(r["extra"]),
-                      "[green]yes[/green]" if r["installed"] else "[red]no[/red]", ", ".join(r["profiles"]),
-                      str(r["description"]))
-    Console().print(table)
+        installed = Text("yes", style="green") if r["installed"] else Text("no", style="red")
+        cells = [Text(str(r["name"])), Text(", ".join(r["modalities"])), Text(", ".join(r["outputs"])),
+                 Text(str(r["extra"])), installed, Text(_profiles(r))]
+        table.add_row(*cells, *([Text(str(r["description"]))] if wide else []))
+    return table
 
 
 @app.command()
 def schema(out: Annotated[Path | None, typer.Option("--out", help="Write to this file.")] = None) -> None:
-    """Print (or write) the JSON Schema of the report."""
-    import json
-
+    """Print (or write) the JSON Schema of one report (one line of `scan --json`)."""
     from .report.model import json_schema
 
-    text = json.dumps(json_schema(), indent=2) + "\n"
+    text = schema_text(json_schema())
     if out:
+        _output_file(out, "--out")
         out.write_text(text, encoding="utf-8")
     else:
         typer.echo(text, nl=False)
+
+
+def schema_text(schema_obj: dict) -> str:
+    """The schema as committed in docs/report.schema.json: indented, keys in model order, newline-terminated."""
+    import json
+
+    return json.dumps(schema_obj, indent=2, ensure_ascii=False) + "\n"
 
 
 def main() -> None:
@@ -162,6 +325,9 @@ def main() -> None:
         app(standalone_mode=True)
     except SystemExit:
         raise
-    except Exception as exc:  # pragma: no cover - last-resort guard
+    except KeyboardInterrupt:
+        sys.stderr.write("unmask: interrupted\n")
+        sys.exit(130)
+    except Exception as exc:  # last-resort guard: never a traceback for the user
         sys.stderr.write(f"unmask: internal error: {type(exc).__name__}: {exc}\n")
         sys.exit(3)

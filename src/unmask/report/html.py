@@ -1,37 +1,67 @@
-"""A self-contained HTML report (images inline as data URIs, no external assets) readable by non-experts."""
+"""A self-contained HTML report (images inline as data URIs, no external assets) readable by non-experts.
+
+`HtmlWriter` writes the page incrementally, one section per file as soon as its report is ready, so a long
+batch keeps its memory bounded and a crash leaves a readable partial page. Every value is HTML-escaped by
+Jinja's autoescaping; file metadata is hostile input.
+"""
 
 from __future__ import annotations
 
 import base64
 import io
+import json
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
 
 import numpy as np
 from jinja2 import Environment, PackageLoader, select_autoescape
 from PIL import Image
 
 from .. import __version__
+from ..fusion import AUTHENTIC_AT
 from .artifacts import resize_map
-from .model import Report
+from .model import EvidenceEntry, Report
 
-PREVIEW_SIDE = 960
-_EXPLAIN = {
-    "authentic": "No detector found signs of manipulation.",
-    "inconclusive": "The evidence is mixed or weak; a person should look at the maps below.",
-    "manipulated": "At least one detector found strong signs that the content was edited.",
-    "ai-generated": "The evidence indicates the content was produced by an AI generator.",
+PREVIEW_SIDE = 720
+MAX_ITEMS = 1000
+HEADLINES = {
+    "authentic": "Looks authentic",
+    "inconclusive": "Inconclusive",
+    "manipulated": "Likely manipulated",
+    "ai-generated": "Likely AI-generated",
 }
+EXPLAIN = {
+    "authentic": "None of the detectors found signs of editing or AI generation. That is not proof: a careful "
+                 "edit, or a file re-saved many times, can escape them.",
+    "inconclusive": "The evidence is weak or mixed. Read the reasons below, and look at any highlighted areas, "
+                    "before deciding.",
+    "manipulated": "At least one detector found strong signs that part of this content was edited.",
+    "ai-generated": "The evidence indicates this content was made by an AI generator.",
+}
+NO_OPINION = ("No opinion", "None of the detectors that ran can judge this kind of file, so unmask says nothing "
+                            "either way about it.")
+
+
+def _headline(report: Report) -> tuple[str, str]:
+    """The verdict in words for a non-expert, and one sentence on what it means."""
+    if report.verdict is None:
+        return "Not analysed", ""
+    if not any(e.score is not None for e in report.evidence):
+        return NO_OPINION
+    label = report.verdict.label
+    return HEADLINES[label], EXPLAIN[label]
 
 
 def _data_uri(im: Image.Image, fmt: str = "PNG") -> str:
     buf = io.BytesIO()
-    im.save(buf, format=fmt, **({"quality": 85} if fmt == "JPEG" else {}))
+    im.save(buf, format=fmt, **({"quality": 85} if fmt == "JPEG" else {"optimize": True}))
     mime = "image/jpeg" if fmt == "JPEG" else "image/png"
     return f"data:{mime};base64,{base64.b64encode(buf.getvalue()).decode('ascii')}"
 
 
 def colormap(values: np.ndarray) -> np.ndarray:
-    """A perceptually ordered blue-yellow-red ramp as RGBA, alpha rising with the value."""
+    """A blue-yellow-red ramp as RGBA with alpha rising with the value, so normal areas stay clear."""
     v = np.clip(values, 0, 1)[..., None]
     low, mid, high = np.array([40, 60, 200.0]), np.array([250, 220, 60.0]), np.array([220, 30, 30.0])
     rgb = np.where(v < 0.5, low + (mid - low) * (v * 2), mid + (high - mid) * (v * 2 - 1))
@@ -39,41 +69,135 @@ def colormap(values: np.ndarray) -> np.ndarray:
     return np.concatenate([rgb, alpha], axis=-1).astype(np.uint8)
 
 
+def overlay_image(values: np.ndarray, levels: int = 64) -> Image.Image:
+    """The colour-mapped map as a palette PNG with per-entry alpha: a fraction of the size of RGBA."""
+    index = np.round(np.clip(values, 0, 1) * (levels - 1)).astype(np.uint8)
+    ramp = colormap(np.linspace(0.0, 1.0, levels))
+    im = Image.fromarray(index)
+    im.putpalette(ramp[:, :3].ravel().tolist())  # turns the 'L' index image into mode 'P'
+    im.info["transparency"] = bytes(ramp[:, 3].tolist())
+    return im
+
+
 def _preview_size(width: int, height: int) -> tuple[int, int]:
     scale = min(1.0, PREVIEW_SIDE / max(width, height))
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 
-def _figures(report: Report) -> tuple[str | None, list[dict[str, str]]]:
-    if report.preview is None:
-        return None, []
-    h, w = report.preview.shape[:2]
-    pw, ph = _preview_size(w, h)
-    base = _data_uri(Image.fromarray(report.preview).resize((pw, ph), Image.Resampling.BILINEAR), "JPEG")
-    figures = []
-    for entry in report.evidence:
+def _overlays(report: Report, part: str | None, size: tuple[int, int]) -> list[dict[str, Any]]:
+    """The part's maps as coloured overlays, strongest finding first; `primary` marks the ones to show
+    up front (scores above the authentic cut-off, or else the single strongest)."""
+    entries = sorted((e for e in report.evidence if e.part == part),
+                     key=lambda e: -1.0 if e.score is None else e.score, reverse=True)
+    overlays = []
+    for entry in entries:
         for ref in (entry.heatmap, entry.mask):
             arr = report.maps.get(ref.name) if ref else None
-            if arr is None or entry.part:
+            if arr is None:
                 continue
-            small = resize_map(arr.astype(np.float32) if arr.dtype == bool else arr, pw, ph)
-            figures.append({"name": ref.name, "detector": entry.detector, "kind": ref.kind,
-                            "overlay": _data_uri(Image.fromarray(colormap(small), "RGBA"))})
-    return base, figures
+            small = resize_map(arr.astype(np.float32), *size)
+            overlays.append({"detector": entry.detector, "kind": ref.kind, "score": entry.score,
+                             "primary": entry.score is not None and entry.score > AUTHENTIC_AT,
+                             "uri": _data_uri(overlay_image(small))})
+    if overlays and not any(o["primary"] for o in overlays):
+        overlays[0]["primary"] = True
+    return overlays
+
+
+def _parts(report: Report, idx: int) -> list[dict[str, Any]]:
+    """One entry per analysed image (the media itself, or a post's images) with its map overlays."""
+    parts = []
+    for n, (part, rgb) in enumerate(report.previews.items()):
+        h, w = rgb.shape[:2]
+        pw, ph = _preview_size(w, h)
+        base = _data_uri(Image.fromarray(rgb).resize((pw, ph), Image.Resampling.BILINEAR), "JPEG")
+        overlays = _overlays(report, part, (pw, ph))
+        parts.append({"part": part, "css": f"img-{idx}-{n}", "base": base, "width": pw, "height": ph,
+                      "primary": [o for o in overlays if o["primary"]],
+                      "secondary": [o for o in overlays if not o["primary"]]})
+    return parts
+
+
+def _meta(report: Report) -> str:
+    m = report.media
+    bits = [m.kind] + ([m.format] if m.format else [])
+    if m.width and m.height:
+        bits.append(f"{m.width}×{m.height} px")
+    if m.duration_s:
+        bits.append(f"{m.duration_s:.1f} s")
+    if m.size_bytes is not None:
+        bits.append(f"{m.size_bytes / 1024:.0f} KiB" if m.size_bytes >= 1024 else f"{m.size_bytes} bytes")
+    if m.sha256:
+        bits.append(f"sha256 {m.sha256[:16]}…")
+    return " · ".join(bits)
+
+
+def _name(report: Report) -> str:
+    return (report.media.path or "(uploaded bytes)").replace("\\", "/").rsplit("/", 1)[-1]
+
+
+def _technical(entry: EvidenceEntry) -> str:
+    data = entry.model_dump(include={"segments", "tokens", "boxes", "attribution", "details"})
+    return json.dumps({k: v for k, v in data.items() if v}, indent=2, ensure_ascii=False)
 
 
 def _environment() -> Environment:
     env = Environment(loader=PackageLoader("unmask.report", "templates"),
                       autoescape=select_autoescape(default=True, default_for_string=True))
     env.filters["pct"] = lambda x: "-" if x is None else f"{x:.0%}"
+    env.filters["technical"] = _technical
     return env
 
 
-def render_html(reports: Sequence[Report], title: str = "unmask report", omitted: int = 0) -> str:
-    items = []
-    for i, report in enumerate(reports):
-        base, figures = _figures(report)
-        items.append({"r": report, "idx": i, "base": base, "figures": figures,
-                      "explain": _EXPLAIN.get(report.verdict.label, "") if report.verdict else ""})
-    return _environment().get_template("report.html").render(
-        title=title, items=items, version=__version__, omitted=omitted)
+class HtmlWriter:
+    """Write one HTML page to a text stream: `add()` each report as it arrives, then `close()`.
+
+    Only the first `max_items` reports get a section; the rest are counted in the page's summary.
+    """
+
+    def __init__(self, stream: TextIO, total: int | None = None, title: str = "unmask report",
+                 max_items: int = MAX_ITEMS, index: bool = True) -> None:
+        self.stream, self.max_items, self.index = stream, max_items, index
+        self.macros = _environment().get_template("report.html").module
+        self.rows: list[dict[str, Any]] = []
+        self.omitted = 0
+        self._write(self.macros.page_head(title, __version__, total))
+
+    def _write(self, text: str) -> None:
+        self.stream.write(str(text))
+        self.stream.flush()
+
+    def add(self, report: Report) -> None:
+        idx = len(self.rows)
+        if idx >= self.max_items:
+            self.omitted += 1
+            return
+        label = report.verdict.label if report.verdict else "error"
+        headline, explain = _headline(report)
+        context = {"r": report, "idx": idx, "name": _name(report), "meta": _meta(report),
+                   "headline": headline, "explain": explain, "parts": _parts(report, idx),
+                   "scored": any(e.score is not None for e in report.evidence)}
+        self._write(self.macros.item(context))
+        judged = report.verdict is not None and context["scored"]
+        self.rows.append({"idx": idx, "name": _name(report), "label": label if judged else "none",
+                          "headline": headline, "probability": report.verdict.probability if judged else None,
+                          "reason": report.top_reason()})
+
+    def close(self) -> None:
+        if self.index and (len(self.rows) > 1 or self.omitted):
+            self._write(self.macros.index(self.rows, self.omitted))
+        self._write(self.macros.page_foot(__version__))
+
+
+def render_html(reports: Sequence[Report], title: str = "unmask report") -> str:
+    """The whole page for a few reports, as a string."""
+    buf = io.StringIO()
+    writer = HtmlWriter(buf, total=len(reports), title=title)
+    for report in reports:
+        writer.add(report)
+    writer.close()
+    return buf.getvalue()
+
+
+def write_html(reports: Sequence[Report], path: str | Path, title: str = "unmask report") -> None:
+    Path(path).write_text(render_html(reports, title), encoding="utf-8")

@@ -1,8 +1,13 @@
-"""The report: a versioned Pydantic model whose JSON field names are a contract (see docs/report.schema.json)."""
+"""The report: a versioned Pydantic model whose JSON field names are a contract (see docs/report.schema.json).
+
+Field names and meanings only change with `SCHEMA_VERSION`; new optional fields may be added.
+"""
 
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -12,51 +17,57 @@ SCHEMA_VERSION = "1.0"
 Label = Literal["authentic", "inconclusive", "manipulated", "ai-generated"]
 
 
-class MediaInfo(BaseModel):
-    """What was analysed. Images add width/height; audio and video add duration_s."""
+class _Model(BaseModel):
+    """Every field is always written, so the exported schema lists them all as required."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
+
+class MediaInfo(_Model):
+    """What was analysed. Images add width/height; audio and video add duration_s; others may add more."""
+
+    model_config = ConfigDict(extra="allow", json_schema_serialization_defaults_required=True)
     path: str | None = None
-    sha256: str | None = None
-    kind: str = "unknown"
-    format: str | None = None
+    sha256: str | None = Field(None, description="SHA-256 of the file's bytes (hex).")
+    kind: str = Field("unknown", description="image, video, audio, text, post, or unknown when not loaded.")
+    format: str | None = Field(None, description="Container or file format sniffed from the content.")
     size_bytes: int | None = None
     width: int | None = None
     height: int | None = None
     duration_s: float | None = None
 
 
-class Verdict(BaseModel):
+class Verdict(_Model):
     label: Label
     probability: float = Field(ge=0.0, le=1.0, description="Probability that the media is not authentic.")
     calibrated: bool = Field(description="True only when the probability comes from a calibrated model.")
 
 
-class ArtifactRef(BaseModel):
+class ArtifactRef(_Model):
     """A heatmap or mask at the input's size. `path` is set when artifacts were written to disk."""
 
     name: str
     kind: Literal["heatmap", "mask"]
     width: int
     height: int
-    path: str | None = None
+    path: str | None = Field(None, description="PNG file: heatmaps 16-bit gray (0..65535 = 0..1), masks 0/255.")
 
 
-class SegmentModel(BaseModel):
+class SegmentModel(_Model):
     start_s: float
     end_s: float
     score: float
     label: str = ""
 
 
-class TokenModel(BaseModel):
-    start: int
+class TokenModel(_Model):
+    start: int = Field(description="Character offset of the span's start in the text.")
     end: int
     text: str
     score: float
 
 
-class BoxModel(BaseModel):
+class BoxModel(_Model):
     x0: float
     y0: float
     x1: float
@@ -66,20 +77,26 @@ class BoxModel(BaseModel):
     time_s: float | None = None
 
 
-class ProvenanceFact(BaseModel):
-    source: str
+class ProvenanceFact(_Model):
+    """A statement the file makes about itself (metadata, manifest, watermark): stated, not guessed."""
+
+    source: str = Field(description="Where it was read: exif, xmp, png-text, c2pa, watermark, ...")
     claim: str
     detail: str = ""
     detector: str | None = None
+    part: str | None = Field(None, description="Which part of a composite media the fact is about.")
 
 
-class EvidenceEntry(BaseModel):
+class EvidenceEntry(_Model):
+    """What one detector found."""
+
     detector: str
     version: str = "1"
     part: str | None = Field(None, description="Which part of a composite media (e.g. 'images[0]' of a post).")
-    score: float | None = Field(None, ge=0.0, le=1.0)
+    score: float | None = Field(None, ge=0.0, le=1.0,
+                                description="Higher = more likely manipulated; null = no opinion.")
     calibrated: bool = False
-    summary: str = ""
+    summary: str = Field("", description="One plain-language sentence.")
     heatmap: ArtifactRef | None = None
     mask: ArtifactRef | None = None
     segments: list[SegmentModel] = Field(default_factory=list)
@@ -90,7 +107,7 @@ class EvidenceEntry(BaseModel):
     runtime_s: float = 0.0
 
 
-class ErrorEntry(BaseModel):
+class ErrorEntry(_Model):
     """A problem. `fatal` errors mean the media was not analysed; others are warnings about one part."""
 
     code: str
@@ -99,22 +116,22 @@ class ErrorEntry(BaseModel):
     detector: str | None = None
 
 
-class Report(BaseModel):
+class Report(_Model):
     """Everything unmask concluded about one input. Maps are kept in memory for rendering, not in JSON."""
 
     schema_version: str = SCHEMA_VERSION
     unmask_version: str = ""
     profile: str = "default"
     media: MediaInfo
-    verdict: Verdict | None = None
-    reasons: list[str] = Field(default_factory=list)
+    verdict: Verdict | None = Field(None, description="null when the file could not be analysed.")
+    reasons: list[str] = Field(default_factory=list, description="Plain-language sentences, most important first.")
     evidence: list[EvidenceEntry] = Field(default_factory=list)
     provenance: list[ProvenanceFact] = Field(default_factory=list)
     errors: list[ErrorEntry] = Field(default_factory=list)
     runtime_s: float = 0.0
 
     _maps: dict[str, np.ndarray] = PrivateAttr(default_factory=dict)
-    _preview: np.ndarray | None = PrivateAttr(default=None)
+    _previews: dict[str | None, np.ndarray] = PrivateAttr(default_factory=dict)
 
     @property
     def analysed(self) -> bool:
@@ -126,9 +143,19 @@ class Report(BaseModel):
         return self._maps
 
     @property
+    def previews(self) -> dict[str | None, np.ndarray]:
+        """Part (None = the media itself, 'images[0]' of a post, ...) -> analysed image, RGB uint8."""
+        return self._previews
+
+    @property
     def preview(self) -> np.ndarray | None:
         """The analysed image (RGB uint8) for rendering overlays, when the media is an image."""
-        return self._preview
+        return self._previews.get(None)
+
+    def drop_arrays(self) -> None:
+        """Forget maps and previews (kept only for rendering) so many reports fit in memory."""
+        self._maps = {}
+        self._previews = {}
 
     def to_json(self, indent: int | None = None) -> str:
         return self.model_dump_json(indent=indent)
@@ -136,24 +163,26 @@ class Report(BaseModel):
     def to_dict(self) -> dict[str, Any]:
         return json.loads(self.model_dump_json())
 
-    def to_html(self, path: str | None = None) -> str:
+    def to_html(self, path: str | os.PathLike | None = None) -> str:
+        """The self-contained HTML page for this report; also written to `path` when given."""
         from .html import render_html
 
         page = render_html([self])
         if path is not None:
-            from pathlib import Path
-
             Path(path).write_text(page, encoding="utf-8")
         return page
 
     def top_reason(self) -> str:
-        if self.errors and self.verdict is None:
-            return self.errors[0].message
+        """The first reason, or for a file that was not analysed, why not."""
+        fatal = [e.message for e in self.errors if e.fatal]
+        if fatal or self.verdict is None:
+            return (fatal or [e.message for e in self.errors] or ["not analysed"])[0]
         return self.reasons[0] if self.reasons else ""
 
 
 def json_schema() -> dict[str, Any]:
-    schema = Report.model_json_schema()
+    """The JSON Schema of one report line as written (serialisation mode: every field is present)."""
+    schema = Report.model_json_schema(mode="serialization")
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = f"unmask report {SCHEMA_VERSION}"
     return schema

@@ -1,8 +1,12 @@
-"""The terminal summary: one row per file with its verdict, probability and top reason."""
+"""The terminal summary: one row per file with its verdict, probability, top reason and provenance facts.
+
+Every cell is a `rich.text.Text`, never markup, so file names and metadata such as "[/red]" print as-is.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Sequence
 
 from rich.console import Console
 from rich.table import Table
@@ -11,30 +15,82 @@ from rich.text import Text
 from .model import Report
 
 STYLES = {"authentic": "green", "inconclusive": "yellow", "manipulated": "bold red", "ai-generated": "bold magenta"}
+MAX_FACTS = 3
 
 
-def summary_table(reports: Iterable[Report]) -> Table:
-    table = Table(title="unmask scan", show_lines=False, expand=False)
-    table.add_column("file", overflow="fold", max_width=40)
-    table.add_column("kind")
-    table.add_column("verdict")
-    table.add_column("prob.", justify="right")
-    table.add_column("top reason", overflow="fold", max_width=70)
+def _name(report: Report) -> str:
+    return (report.media.path or "<bytes>").replace("\\", "/").rsplit("/", 1)[-1]
+
+
+def _facts(report: Report) -> str:
+    """Distinct provenance claims, leaving out one the top reason already states."""
+    top = report.top_reason().lower()
+    claims = [c for c in dict.fromkeys(f.claim for f in report.provenance) if c.lower() not in top]
+    more = f" (+{len(claims) - MAX_FACTS} more)" if len(claims) > MAX_FACTS else ""
+    return "; ".join(claims[:MAX_FACTS]) + more
+
+
+def _reason_cell(report: Report) -> Text:
+    cell = Text(report.top_reason())
+    if _facts(report):
+        cell.append("\nfacts: ", style="bold cyan")
+        cell.append(_facts(report), style="cyan")
+    return cell
+
+
+def summary_table(reports: Iterable[Report], title: str = "unmask scan") -> Table:
+    table = Table(title=title, show_lines=False, expand=False)
+    table.add_column("file", overflow="fold", max_width=32)
+    table.add_column("kind", no_wrap=True)
+    table.add_column("verdict", no_wrap=True)
+    table.add_column("prob.", justify="right", no_wrap=True)
+    table.add_column("top reason / facts from the file", overflow="fold", ratio=1)
     for r in reports:
-        name = (r.media.path or "<bytes>").rsplit("/", 1)[-1]
         if r.verdict is None:
-            table.add_row(name, r.media.kind, Text("error", style="bold red"), "-", r.top_reason())
-            continue
-        label = r.verdict.label + ("" if r.verdict.calibrated else "*")
-        reason = r.top_reason()
-        if r.provenance:
-            reason += f"  [facts: {'; '.join(f.claim for f in r.provenance[:2])}]"
-        table.add_row(name, r.media.kind, Text(label, style=STYLES[r.verdict.label]),
-                      f"{r.verdict.probability:.2f}", reason)
+            verdict, prob = Text("error", style="bold red"), Text("-")
+        else:
+            label = r.verdict.label + ("" if r.verdict.calibrated else "*")
+            verdict, prob = Text(label, style=STYLES[r.verdict.label]), Text(f"{r.verdict.probability:.2f}")
+        table.add_row(Text(_name(r)), Text(r.media.kind), verdict, prob, _reason_cell(r))
     return table
 
 
-def print_summary(reports: list[Report], console: Console) -> None:
+def totals(counts: Counter[str]) -> Text:
+    """'12 files: 9 authentic, 2 manipulated, 1 not analysed', in a fixed order."""
+    order = [*STYLES, "not analysed"]
+    n = sum(counts.values())
+    text = Text(f"{n} file{'s' if n != 1 else ''}: ")
+    parts = [(label, counts[label]) for label in order if counts.get(label)]
+    for i, (label, count) in enumerate(parts):
+        text.append(f"{count} {label}", style=STYLES.get(label, "bold red"))
+        if i < len(parts) - 1:
+            text.append(", ")
+    return text
+
+
+def verdict_key(report: Report) -> str:
+    return report.verdict.label if report.verdict else "not analysed"
+
+
+def print_summary(reports: Sequence[Report], console: Console, counts: Counter[str] | None = None,
+                  omitted: int = 0) -> None:
+    """The table, a note for rows left out, the totals and the meaning of '*'."""
     console.print(summary_table(reports))
+    if omitted:
+        console.print(Text(f"... {omitted} more file(s) not shown; see the JSON output", style="dim"))
+    console.print(totals(counts if counts is not None else Counter(map(verdict_key, reports))))
     if any(r.verdict and not r.verdict.calibrated for r in reports):
-        console.print("[dim]* uncalibrated: the probability is a detector score, not a calibrated probability[/dim]")
+        console.print(Text("* uncalibrated: the probability is the strongest detector score, "
+                           "not a calibrated probability", style="dim"))
+
+
+def print_failures(failures: Sequence[tuple[str, str]], total: int, console: Console) -> None:
+    """Every file that could not be analysed, with its reason (for exit code 1)."""
+    if not failures:
+        return
+    console.print(Text(f"{len(failures)} of {total} file(s) could not be analysed:", style="bold red"))
+    for path, reason in failures:
+        line = Text("  ")
+        line.append(path, style="bold")
+        line.append(f": {reason}")
+        console.print(line, soft_wrap=True)

@@ -1,0 +1,147 @@
+"""JPEG ghosts: a region that was once saved at another JPEG quality than the rest.
+
+Paper: Farid 2009, "Exposing digital forgeries from JPEG ghosts" (IEEE TIFS 4(1)). Re-saving an image at
+quality q changes a region least when q equals the quality that region was last quantized with, so a
+region pasted from a JPEG saved at q0 shows a local minimum ("ghost") of the re-compression error at q0
+that the rest of the image does not share. Farid computes, for a range of q, the squared difference
+between the image and its re-compressed version averaged over 16x16 pixels and normalised per quality,
+and looks for a region that is distinctly dark at one q.
+
+Implementation: the luma is re-compressed at qualities 50, 55, ..., 95 on the image's own 8x8 grid (found
+from the decoded pixels, so crops are handled), and the error is averaged over 16x16 blocks. Raw errors
+depend mostly on texture, and so does the shape of a block's error-versus-quality curve, which made the
+plain normalised maps light up textured areas of untouched photos. So each block's curve is taken in
+log, minus its own mean (which removes the texture's scale), and the shape that the block's texture
+level predicts - a quadratic fit per quality of the log-error shape on the block's mean log error,
+learned from the image itself - is subtracted (which removes the texture's shape). What remains is the
+ghost: the heatmap marks blocks whose smoothed residual dips by more than a factor 1.5 at some quality.
+
+Assumptions and limits: the pasted region was JPEG-compressed at a lower quality than the final save and
+on the same 8x8 grid as the final save (a shifted paste weakens the ghost; Farid searches over shifts,
+which this default-speed version does not). When the last save is at a lower quality than the pasted
+region's, its ghost is erased. Small regions (under ~3x3 blocks of 16 px) and very flat areas are hard.
+Luma only: chroma ghosts are ignored.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+import numpy as np
+
+from ...media import ImageMedia
+from ...preprocess.image import box_mean, gray
+from ...preprocess.jpeg import block_map_to_pixels, global_grid
+from ..base import Detector
+from ..evidence import Evidence
+
+_TILE = 16
+_ERROR_FLOOR = 0.5  # squared grey levels added before the log: differences below ~0.7 levels are noise
+_MIN_GRID_CONTRAST = 0.02  # below this the image shows no 8x8 grid and is re-compressed from its origin
+
+
+@dataclass
+class GhostOutput:
+    """Native output on the 16x16 tile grid: the mean squared re-compression error per quality
+    (n_q, th, tw), the texture-corrected log residual, the dip depth (natural log) and its quality, and
+    where the tile grid starts in the image (the 8x8 grid phase)."""
+
+    qualities: tuple[int, ...]
+    errors: np.ndarray
+    residual: np.ndarray
+    dip: np.ndarray
+    dip_quality: np.ndarray
+    origin: tuple[int, int]
+
+
+def recompressed_luma(luma: np.ndarray, quality: int) -> np.ndarray:
+    """Encode 8-bit luma as a grayscale JPEG at `quality` with Pillow and decode it back (float32)."""
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(luma).save(buf, format="JPEG", quality=quality)
+    return np.asarray(Image.open(io.BytesIO(buf.getvalue())), dtype=np.float32)
+
+
+def tile_means(x: np.ndarray, tile: int = _TILE) -> np.ndarray:
+    """Mean over non-overlapping tile x tile squares (the remainder at the bottom and right is dropped)."""
+    th, tw = x.shape[0] // tile, x.shape[1] // tile
+    return x[: th * tile, : tw * tile].reshape(th, tile, tw, tile).mean(axis=(1, 3))
+
+
+def texture_corrected(log_error: np.ndarray) -> np.ndarray:
+    """Each tile's log-error curve minus its mean and minus the shape its texture level predicts.
+
+    The predictor is a per-quality quadratic in the tile's mean log error, fitted by least squares over
+    all tiles of the image (so the correction is learned from the image, not tuned on data)."""
+    level = log_error.mean(axis=0)
+    shape = log_error - level
+    t = level.ravel()
+    design = np.stack([np.ones_like(t), t, t * t], axis=1)
+    targets = shape.reshape(shape.shape[0], -1).T
+    beta, *_ = np.linalg.lstsq(design, targets, rcond=None)
+    return (targets - design @ beta).T.reshape(shape.shape)
+
+
+class JpegGhost(Detector):
+    name = "jpeg_ghost"
+    version = "1"
+    modalities = ("image",)
+    outputs = ("score", "heatmap")
+    profiles = ("default", "thorough")  # ten re-encodes: ~70-100 ms per megapixel, too slow for "fast"
+    paper = "Farid 2009, 'Exposing digital forgeries from JPEG ghosts'"
+    description = "Re-saves the image at many JPEG qualities and maps a region that matches a different one."
+
+    def __init__(self, qualities: tuple[int, ...] = tuple(range(50, 100, 5)), dip_factor: float = 1.5,
+                 smooth_radius: int = 1) -> None:
+        """`dip_factor`: how many times smaller than predicted a tile's error must be at some quality to
+        count as a ghost; `smooth_radius` (tiles) pools neighbouring tiles before that test."""
+        self.qualities = tuple(qualities)
+        self.threshold = float(np.log(dip_factor))
+        self.smooth_radius = smooth_radius
+
+    def predict(self, media: ImageMedia) -> GhostOutput:
+        grid = global_grid(media)
+        dy, dx = (grid.row_phase, grid.col_phase) if grid.contrast >= _MIN_GRID_CONTRAST else (0, 0)
+        luma = np.clip(np.round(gray(media)[dy:, dx:]), 0, 255).astype(np.uint8)
+        if min(luma.shape) < 3 * _TILE:
+            return GhostOutput(self.qualities, np.zeros((len(self.qualities), 0, 0)), np.zeros((0, 0, 0)),
+                               np.zeros((0, 0)), np.zeros((0, 0), int), (dy, dx))
+        errors = np.stack([tile_means((luma - recompressed_luma(luma, q)) ** 2) for q in self.qualities])
+        residual = texture_corrected(np.log(errors + _ERROR_FLOOR))
+        if self.smooth_radius:
+            residual = np.stack([box_mean(r, self.smooth_radius) for r in residual])
+        lowest = residual.argmin(axis=0)
+        dip = -np.take_along_axis(residual, lowest[None], axis=0)[0]
+        return GhostOutput(self.qualities, errors.astype(np.float32), residual.astype(np.float32),
+                           dip.astype(np.float32), np.asarray(self.qualities)[lowest], (dy, dx))
+
+    def _heatmap(self, native: GhostOutput, media: ImageMedia) -> tuple[np.ndarray, np.ndarray]:
+        tiles = 1.0 / (1.0 + np.exp(-(native.dip - self.threshold) / 0.1))
+        heat = np.zeros((media.height, media.width), np.float32)
+        dy, dx = native.origin
+        if tiles.size:
+            heat[dy:, dx:] = block_map_to_pixels(tiles, (media.height - dy, media.width - dx), (_TILE, _TILE))
+        return tiles, heat
+
+    def to_evidence(self, native: GhostOutput, media: ImageMedia) -> Evidence:
+        tiles, heat = self._heatmap(native, media)
+        if not tiles.size:
+            return Evidence(score=None, summary="The image is too small to look for JPEG ghosts.",
+                            details={"tiles": 0})
+        frac = float((tiles > 0.5).mean())
+        peak = float(np.percentile(tiles, 99.5))
+        score = peak * min(1.0, frac / 0.02) if frac < 0.5 else 0.5
+        at = np.unravel_index(int(np.argmax(native.dip)), native.dip.shape)
+        quality = int(native.dip_quality[at])
+        details = {"ghost_fraction": frac, "peak": peak, "ghost_quality": quality,
+                   "max_dip_factor": float(np.exp(native.dip.max())), "qualities": list(native.qualities)}
+        if frac > 0.001:
+            summary = (f"Re-saved as JPEG at quality {quality}, {frac:.1%} of the image changes much less "
+                       "than expected, a 'ghost' of an earlier save at that quality that the rest does not "
+                       "share, which can mean it was pasted in.")
+        else:
+            summary = ("Re-saving at JPEG qualities 50-95 shows no region with its own earlier quality "
+                       "(no JPEG ghost).")
+        return Evidence(score=score, summary=summary, heatmap=heat, details=details)
