@@ -8,6 +8,12 @@ gave a score and that score is itself calibrated):
   closer), `manipulated` (or `ai-generated` when that detector attributes it so) at >= 0.7, `authentic` at
   <= 0.3, else `inconclusive`. These cut-offs are fixed in advance, not tuned on any data.
 
+Provenance comes first: evidence marked `details["decisive"]` (a valid, trusted C2PA manifest or a matched
+generator watermark) that attributes the media to an AI generator sets the verdict to `ai-generated` at that
+detector's probability, with the fact as the first reason, whatever the signal detectors say. Metadata
+detectors keep their own scores at or below 0.6 unless a signed, trusted claim backs them, so metadata alone
+never makes a confident `manipulated`.
+
 Reasons are ordered to support the verdict first: for `authentic`, the most confident negative findings
 (lowest scores first); otherwise the findings that raised the probability (highest scores first). Then
 context without a score from detectors that read facts from the file (camera, editing software), then
@@ -65,6 +71,13 @@ def fuse(evidence: list[EvidenceEntry], provenance: Sequence[ProvenanceFact] = (
     if not scored:
         context = order_reasons("inconclusive", evidence, fact_detectors)
         return Verdict(label="inconclusive", probability=0.5, calibrated=False), [NO_OPINION, *context]
+    decisive = [e for e in scored if e.details.get("decisive") is True
+                and e.attribution.get("ai-generated", 0.0) >= 0.5]
+    if decisive:
+        top = max(decisive, key=_score)
+        reasons = order_reasons("ai-generated", evidence, fact_detectors)
+        reasons.remove(top.summary)
+        return Verdict(label="ai-generated", probability=_score(top), calibrated=False), [top.summary, *reasons]
     top = max(scored, key=_score)  # first of equals, i.e. registry order: deterministic
     label = _label(top)
     calibrated = len(scored) == 1 and scored[0].calibrated
