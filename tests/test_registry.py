@@ -163,3 +163,16 @@ def test_cli_shows_one_detector_and_suggests_names_for_unknown_ones():
     result = runner.invoke(app, ["detectors", "metadta"])
     assert result.exit_code == 2
     assert "did you mean 'metadata'" in flat(result.output)
+
+
+def test_broken_plugin_is_recorded_not_fatal(monkeypatch) -> None:
+    """A third-party entry point that fails to import leaves the built-in detectors usable."""
+    from importlib.metadata import EntryPoint
+
+    from unmask.detectors import registry as registry_module
+
+    broken = EntryPoint(name="broken", value="no_such_module_xyz:Thing", group="unmask.detectors")
+    monkeypatch.setattr(registry_module, "entry_points", lambda group: [broken])
+    reg = registry_module.Registry.default()
+    assert "ela" in reg.names()
+    assert len(reg.load_errors) == 1 and "broken" in reg.load_errors[0]

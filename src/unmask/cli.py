@@ -265,6 +265,8 @@ def list_detectors(
         return
     console = Console()
     console.print(_detector_table(rows, detailed=bool(name), wide=console.width >= WIDE_TABLE))
+    for problem in registry.load_errors:
+        Console(stderr=True).print(f"[yellow]warning:[/yellow] {problem}", markup=True, highlight=False)
 
 
 def _profiles(row: dict) -> str:

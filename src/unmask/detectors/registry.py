@@ -44,7 +44,8 @@ def _classes_in(module_name: str) -> Iterator[type[Detector]]:
 class Registry:
     """Name -> detector class. Build one with `Registry.default()` or from your own classes."""
 
-    def __init__(self, classes: Iterable[type[Detector]]) -> None:
+    def __init__(self, classes: Iterable[type[Detector]], load_errors: Iterable[str] = ()) -> None:
+        self.load_errors = list(load_errors)
         self._by_name: dict[str, type[Detector]] = {}
         for cls in classes:
             if cls.name in self._by_name and self._by_name[cls.name] is not cls:
@@ -53,11 +54,21 @@ class Registry:
 
     @classmethod
     def default(cls, plugins: bool = True) -> Registry:
+        """Built-in detectors plus plugins; a plugin that fails to import is recorded, not fatal."""
         classes = [c for m in builtin_modules() for c in _classes_in(m)]
+        errors = []
         if plugins:
             for ep in entry_points(group=ENTRY_POINT_GROUP):
-                classes.append(ep.load())
-        return cls(classes)
+                try:
+                    loaded = ep.load()
+                except Exception as exc:  # a broken third-party plugin must not break unmask
+                    errors.append(f"plugin {ep.name!r} ({ep.value}) failed to load: {type(exc).__name__}: {exc}")
+                    continue
+                if isinstance(loaded, type) and issubclass(loaded, Detector):
+                    classes.append(loaded)
+                else:
+                    errors.append(f"plugin {ep.name!r} ({ep.value}) is not a Detector subclass")
+        return cls(classes, errors)
 
     def names(self) -> list[str]:
         return sorted(self._by_name)
