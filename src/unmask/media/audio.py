@@ -10,14 +10,17 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import LimitExceeded, MediaError, MissingDependency
+from ..errors import LimitExceeded, MediaError
 from ..limits import Limits
 from .base import Media
+
+# Reads starting later than this are reached by seeking instead of decoding from the beginning.
+SEEK_AFTER_S = 2.0
 
 
 @dataclass(eq=False)
 class AudioMedia(Media):
-    """An audio file; `read()` decodes a window as float32 samples, shape (frames, channels)."""
+    """An audio file; `read()` decodes a window as float32 samples in [-1, 1], shape (frames, channels)."""
 
     source: Path | bytes = field(repr=False, kw_only=True)
     sample_rate: int = field(kw_only=True)
@@ -29,82 +32,119 @@ class AudioMedia(Media):
     kind = "audio"
 
     def info(self) -> dict[str, Any]:
-        return {**super().info(), "duration_s": self.duration_s, "sample_rate": self.sample_rate}
+        return {**super().info(), "duration_s": self.duration_s, "sample_rate": self.sample_rate,
+                "channels": self.channels}
 
     def read(self, start_s: float = 0.0, end_s: float | None = None) -> np.ndarray:
-        if self.backend == "soundfile":
-            import soundfile as sf
+        """Samples from `start_s` to `end_s` (the end of the file when None), decoding only that window."""
+        first = max(0, round(start_s * self.sample_rate))
+        stop = round(end_s * self.sample_rate) if end_s is not None else None
+        if stop is not None and stop <= first:
+            return np.zeros((0, self.channels), np.float32)
+        try:
+            if self.backend == "soundfile":
+                return self._read_soundfile(first, stop)
+            return self._read_av(first, stop)
+        except MediaError:
+            raise
+        except Exception as exc:
+            raise MediaError(f"audio could not be decoded ({type(exc).__name__}: {exc})", code="corrupt") from exc
 
-            with sf.SoundFile(_as_file(self.source)) as f:
-                f.seek(int(start_s * self.sample_rate))
-                n = -1 if end_s is None else max(0, int((end_s - start_s) * self.sample_rate))
-                return f.read(n, dtype="float32", always_2d=True)
-        from .video import open_container
+    def _read_soundfile(self, first: int, stop: int | None) -> np.ndarray:
+        import soundfile as sf
 
+        with sf.SoundFile(_as_file(self.source)) as f:
+            f.seek(min(first, f.frames))
+            return f.read(-1 if stop is None else stop - first, dtype="float32", always_2d=True)
+
+    def _read_av(self, first: int, stop: int | None) -> np.ndarray:
+        """Decode with PyAV, resampled to float planar, trimmed to exact sample positions by timestamp."""
+        from .video import import_av, open_container, stream_start
+
+        av = import_av()
+        if stop is None and self.duration_s > 0:
+            stop = round(self.duration_s * self.sample_rate)
+        chunks: list[np.ndarray] = []
         with open_container(self.source) as container:
-            chunks = []
-            for frame in container.decode(audio=0):
-                t = float(frame.time or 0.0)
-                if end_s is not None and t > end_s:
+            stream = container.streams.audio[0]
+            origin = stream_start(stream)
+            if first > SEEK_AFTER_S * self.sample_rate:
+                container.seek(int((first / self.sample_rate + origin) / stream.time_base), stream=stream)
+            resampler = av.AudioResampler(format="fltp", rate=self.sample_rate)
+            pos: int | None = None
+            for frame in container.decode(stream):
+                if frame.time is not None:
+                    pos = round((frame.time - origin) * self.sample_rate)
+                pos = pos or 0
+                for out in resampler.resample(frame):
+                    block = out.to_ndarray().reshape(out.layout.nb_channels, -1).T
+                    lo, hi = max(first - pos, 0), len(block) if stop is None else min(stop - pos, len(block))
+                    if hi > lo:
+                        chunks.append(block[lo:hi, :self.channels])
+                    pos += len(block)
+                if stop is not None and pos >= stop:
                     break
-                if t + frame.samples / frame.sample_rate >= start_s:
-                    chunks.append(frame.to_ndarray().reshape(self.channels, -1).T.astype(np.float32))
-            return np.concatenate(chunks) if chunks else np.zeros((0, self.channels), np.float32)
+        if not chunks:
+            return np.zeros((0, self.channels), np.float32)
+        return np.ascontiguousarray(np.concatenate(chunks), dtype=np.float32)
 
 
-def _as_file(source: Path | bytes):
+def _as_file(source: Path | bytes) -> str | io.BytesIO:
     return str(source) if isinstance(source, Path) else io.BytesIO(source)
 
 
 def check_wav_header(head: bytes, size: int) -> list[str]:
-    """Walk RIFF chunks; a data chunk that claims more bytes than the file holds is a lying header."""
+    """Walk the RIFF chunks in `head` (the file's first bytes; `size` is the whole file's length).
+
+    A data chunk that claims more bytes than the file holds is a lying header, and audio data must
+    follow a sane 'fmt ' chunk. Returns notes for the media's warnings.
+    """
     notes: list[str] = []
-    pos, found_fmt = 12, False
-    while pos + 8 <= len(head):
+    pos, found_fmt, found_data = 12, False, False
+    while pos + 8 <= len(head) and not found_data:
         cid, clen = head[pos:pos + 4], struct.unpack("<I", head[pos + 4:pos + 8])[0]
         if cid == b"fmt ":
-            if clen < 16 or pos + 24 > len(head):
-                raise MediaError("WAV 'fmt ' chunk is too short")
-            channels, rate = struct.unpack("<HI", head[pos + 10:pos + 16])
-            if channels == 0 or rate == 0:
-                raise MediaError(f"WAV header declares {channels} channels at {rate} Hz")
+            _check_wav_fmt(head, pos, clen)
             found_fmt = True
         elif cid == b"data":
-            available = size - (pos + 8)
-            if clen in (0, 0xFFFFFFFF):
-                notes.append("WAV data size is unset (streamed recording); length taken from the file size")
-            elif clen > available:
-                raise MediaError(
-                    f"WAV header claims {clen} bytes of audio but the file holds {available}: "
-                    "truncated file or lying header"
-                )
-            break
+            found_data = True
+            notes += _check_wav_data(clen, size - (pos + 8))
         pos += 8 + clen + (clen & 1)
-    if not found_fmt:
-        raise MediaError("WAV file has no 'fmt ' chunk before its audio data")
+    if not found_fmt and (found_data or pos + 8 > size):
+        raise MediaError("WAV file has no 'fmt ' chunk before its audio data", code="corrupt")
     return notes
+
+
+def _check_wav_fmt(head: bytes, pos: int, clen: int) -> None:
+    if clen < 16 or pos + 24 > len(head):
+        raise MediaError("WAV 'fmt ' chunk is too short", code="corrupt")
+    channels, rate = struct.unpack("<HI", head[pos + 10:pos + 16])
+    if channels == 0 or rate == 0:
+        raise MediaError(f"WAV header declares {channels} channels at {rate} Hz", code="corrupt")
+
+
+def _check_wav_data(clen: int, available: int) -> list[str]:
+    if clen in (0, 0xFFFFFFFF):
+        return ["WAV data size is unset (streamed recording); length taken from the file size"]
+    if clen > available:
+        raise MediaError(
+            f"WAV header claims {clen} bytes of audio but the file holds {available}: "
+            "truncated file or lying header", code="truncated"
+        )
+    return []
+
+
+_SOUNDFILE_FORMATS = ("wav", "flac", "mp3", "ogg")
 
 
 def probe_audio(source: Path | bytes, head: bytes, size: int, limits: Limits, base: dict[str, Any],
                 fmt: str) -> AudioMedia:
     """Open with soundfile where it can, else PyAV; enforce the duration limit."""
     notes = check_wav_header(head, size) if fmt == "wav" else []
-    try:
-        import soundfile as sf
-    except ImportError:
-        sf = None
-    if sf is not None and fmt in ("wav", "flac", "mp3", "ogg"):
-        try:
-            info = sf.info(_as_file(source))
-        except Exception as exc:
-            raise MediaError(f"{fmt.upper()} audio could not be read: {exc}") from exc
-        if info.frames <= 0 or info.samplerate <= 0:
-            raise MediaError(f"{fmt.upper()} audio holds no samples")
-        duration = info.frames / info.samplerate
-        rate, channels, codec, backend = info.samplerate, info.channels, info.subtype, "soundfile"
-    else:
-        rate, channels, codec, duration = _probe_with_av(source, fmt)
-        backend = "av"
+    facts = _probe_with_soundfile(source, fmt, notes) if fmt in _SOUNDFILE_FORMATS else None
+    rate, channels, codec, duration, backend = facts or (*_probe_with_av(source, fmt), "av")
+    if rate <= 0 or channels <= 0:
+        raise MediaError(f"{fmt.upper()} audio declares {channels} channels at {rate} Hz", code="corrupt")
     if duration > limits.max_duration_s:
         raise LimitExceeded(f"audio lasts {duration:.0f} s, above the {limits.max_duration_s:.0f} s limit")
     base = {**base, "warnings": base.get("warnings", []) + notes}
@@ -112,18 +152,36 @@ def probe_audio(source: Path | bytes, head: bytes, size: int, limits: Limits, ba
                       duration_s=float(duration), codec=str(codec), backend=backend)
 
 
+def _probe_with_soundfile(source: Path | bytes, fmt: str, notes: list[str]
+                          ) -> tuple[int, int, str, float, str] | None:
+    """libsndfile's view of the file, or None (with a note) when PyAV should try instead."""
+    try:
+        import soundfile as sf
+    except (ImportError, OSError):  # OSError: the libsndfile shared library is missing
+        return None
+    try:
+        info = sf.info(_as_file(source))
+    except Exception as exc:
+        if fmt == "wav":  # PyAV would only hit the same broken header
+            raise MediaError(f"WAV audio could not be read: {exc}", code="corrupt") from exc
+        notes.append(f"libsndfile could not read this {fmt.upper()} ({exc}); decoded with FFmpeg instead")
+        return None
+    if info.frames <= 0 or info.samplerate <= 0:
+        raise MediaError(f"{fmt.upper()} audio holds no samples", code="empty")
+    return info.samplerate, info.channels, info.subtype, info.frames / info.samplerate, "soundfile"
+
+
 def _probe_with_av(source: Path | bytes, fmt: str) -> tuple[int, int, str, float]:
     from .video import open_container
 
-    try:
-        container = open_container(source)
-    except MissingDependency:
-        raise
-    with container:
+    with open_container(source) as container:
         if not container.streams.audio:
-            raise MediaError(f"{fmt.upper()} file holds no audio stream")
+            raise MediaError(f"{fmt.upper()} file holds no audio stream", code="corrupt")
         stream = container.streams.audio[0]
         ctx = stream.codec_context
-        duration = float(stream.duration * stream.time_base) if stream.duration else (
-            container.duration or 0) / 1_000_000
-        return int(ctx.sample_rate), int(ctx.channels), ctx.name, duration
+        if stream.duration and stream.time_base:
+            duration = float(stream.duration * stream.time_base)
+        else:
+            duration = (container.duration or 0) / 1_000_000
+        channels = ctx.layout.nb_channels if ctx.layout else getattr(ctx, "channels", 0)
+        return int(ctx.sample_rate or 0), int(channels), ctx.name, duration

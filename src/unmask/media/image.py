@@ -8,12 +8,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from PIL import Image, JpegImagePlugin
+from PIL import Image, JpegImagePlugin, features
 
 from ..errors import LimitExceeded, MediaError, MissingDependency
 from ..limits import Limits
 from . import metadata
 from .base import Media
+
+# The Pillow plugin allowed for each sniffed format, so a file is never parsed by a plugin it was not sniffed as.
+_PILLOW_FORMATS = {"jpeg": ["JPEG"], "png": ["PNG"], "gif": ["GIF"], "tiff": ["TIFF"], "bmp": ["BMP"],
+                   "webp": ["WEBP"], "avif": ["AVIF"]}
+_SUBSAMPLING = {0: "4:4:4", 1: "4:2:2", 2: "4:2:0"}
 
 
 @dataclass(eq=False)
@@ -27,7 +32,10 @@ class JpegInfo:
 
 @dataclass(eq=False)
 class ImageMedia(Media):
-    """A decoded still image. `rgb` holds the stored pixels (no EXIF rotation applied, so maps align)."""
+    """A decoded still image. `rgb` holds the stored pixels (no EXIF rotation applied, so maps align).
+
+    Animated formats (GIF, APNG, WebP) keep their first frame; `n_frames` says how many there are.
+    """
 
     data: bytes = field(repr=False, kw_only=True)
     rgb: np.ndarray = field(repr=False, kw_only=True)
@@ -54,85 +62,126 @@ class ImageMedia(Media):
         return {**super().info(), "width": self.width, "height": self.height}
 
 
-_SUBSAMPLING = {0: "4:4:4", 1: "4:2:2", 2: "4:2:0"}
-
-
 def _jpeg_info(im: Image.Image) -> JpegInfo:
     """Pillow reports DQT tables already de-zigzagged; store them as natural-order 8x8 arrays."""
     tables = {}
     for idx, table in (getattr(im, "quantization", None) or {}).items():
-        tables[int(idx)] = np.asarray(list(table), dtype=np.int32)[:64].reshape(8, 8)
-    sampling = JpegImagePlugin.get_sampling(im)
-    return JpegInfo(tables, _SUBSAMPLING.get(sampling, "other"), bool(im.info.get("progressive")))
+        values = list(table)
+        if len(values) >= 64:
+            tables[int(idx)] = np.asarray(values[:64], dtype=np.int32).reshape(8, 8)
+    layers = getattr(im, "layers", 0)
+    sampling = "gray" if layers == 1 else _SUBSAMPLING.get(JpegImagePlugin.get_sampling(im), "other")
+    return JpegInfo(tables, sampling, bool(im.info.get("progressive")))
 
 
-def _open_pillow(data: bytes, fmt: str) -> Image.Image:
-    if fmt in ("heic", "avif"):
+def _check_pixels(w: int, h: int, limits: Limits) -> None:
+    if w <= 0 or h <= 0:
+        raise MediaError(f"image declares an empty size {w}x{h}", code="corrupt")
+    if w * h > limits.max_pixels:
+        raise LimitExceeded(
+            f"image declares {w}x{h} = {w * h:,} pixels, above the {limits.max_pixels:,}-pixel limit "
+            "(a decompression bomb, or a genuine large image: raise Limits(max_pixels=...) to allow it)"
+        )
+
+
+def _open_heif(data: bytes, limits: Limits) -> Image.Image:
+    """HEIC via pillow-heif; the size is checked before the (expensive) decode."""
+    try:
+        import pillow_heif
+    except ImportError as exc:
+        raise MissingDependency("pillow-heif", "image", "HEIC images") from exc
+    try:
+        heif = pillow_heif.open_heif(io.BytesIO(data), convert_hdr_to_8bit=True)
+        _check_pixels(*heif.size, limits)
+        return heif.to_pillow()
+    except MediaError:
+        raise
+    except Exception as exc:
+        raise MediaError(f"HEIC image could not be decoded: {exc}", code="corrupt") from exc
+
+
+def _open_pillow(data: bytes, fmt: str, limits: Limits, notes: list[str]) -> Image.Image:
+    """Open (header only) with the Pillow plugin for `fmt`; a hostile PNG text chunk is dropped and retried."""
+    if fmt == "heic" or (fmt == "avif" and not features.check("avif")):
+        return _open_heif(data, limits)
+    try:
+        return _pillow_header(data, fmt)
+    except ValueError as exc:
+        if fmt != "png" or "MAX_TEXT" not in str(exc):
+            raise MediaError(f"{fmt.upper()} header could not be read: {exc}", code="corrupt") from exc
+    notes.append("PNG text chunks exceed Pillow's safety limit; pixels decoded without them")
+    try:
+        return _pillow_header(metadata.strip_png_text(data), fmt)
+    except ValueError as exc:
+        raise MediaError(f"PNG header could not be read: {exc}", code="corrupt") from exc
+
+
+def _pillow_header(data: bytes, fmt: str) -> Image.Image:
+    with _warnings.catch_warnings():
+        _warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         try:
-            import pillow_heif
-        except ImportError as exc:
-            raise MissingDependency("pillow-heif", "image", "HEIC/AVIF images") from exc
-        try:
-            return pillow_heif.open_heif(io.BytesIO(data)).to_pillow()
+            return Image.open(io.BytesIO(data), formats=_PILLOW_FORMATS.get(fmt))
+        except Image.DecompressionBombError as exc:
+            raise LimitExceeded(f"image declares too many pixels: {exc}") from exc
+        except ValueError:
+            raise
         except Exception as exc:
-            raise MediaError(f"HEIF/AVIF image could not be decoded: {exc}") from exc
-    return Image.open(io.BytesIO(data))
+            raise MediaError(f"{fmt.upper()} header could not be read: {exc}", code="corrupt") from exc
+
+
+def _decode_first_frame(im: Image.Image, fmt: str) -> np.ndarray:
+    """Decode the pixels now (to catch truncation here, not inside a detector) and convert to RGB."""
+    try:
+        im.seek(0)
+        im.load()
+        return np.ascontiguousarray(_to_rgb(im))
+    except Exception as exc:
+        truncated = "truncat" in str(exc).lower()
+        code = "truncated" if truncated else "corrupt"
+        raise MediaError(f"{fmt.upper()} pixel data is {code}: {exc}", code=code) from exc
 
 
 def _to_rgb(im: Image.Image) -> np.ndarray:
     """Convert any Pillow mode to 8-bit RGB; alpha is composited on white so hidden pixels don't leak."""
-    if im.mode in ("I;16", "I;16B", "I;16L", "I"):
+    if im.mode.startswith("I;16") or im.mode in ("I", "F"):
         arr = np.asarray(im, dtype=np.float64)
-        peak = 65535.0 if arr.max() > 255 else 255.0
+        peak = 65535.0 if im.mode.startswith("I;16") or arr.max() > 255 else 255.0
         gray = np.clip(arr / peak * 255.0 + 0.5, 0, 255).astype(np.uint8)
         return np.repeat(gray[..., None], 3, axis=2)
-    if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
+    if im.mode in ("RGBA", "LA", "PA", "La", "RGBa") or (im.mode == "P" and "transparency" in im.info):
         rgba = im.convert("RGBA")
         canvas = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         return np.asarray(Image.alpha_composite(canvas, rgba).convert("RGB"))
     return np.asarray(im.convert("RGB"))
 
 
+def _frame_count(im: Image.Image, notes: list[str]) -> int:
+    try:
+        return int(getattr(im, "n_frames", 1) or 1)
+    except Exception as exc:  # a broken later frame of an animation; the first frame is already decoded
+        notes.append(f"later frames of the animation could not be counted ({exc})")
+        return 1
+
+
 def decode_image(data: bytes, fmt: str, limits: Limits, base: dict[str, Any]) -> ImageMedia:
-    """Decode image bytes fully (to catch truncation now, not inside a detector) and read all metadata."""
+    """Decode image bytes fully and read all metadata; malformed metadata becomes a warning."""
     notes: list[str] = []
-    with _warnings.catch_warnings():
-        _warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        try:
-            im = _open_pillow(data, fmt)
-        except Image.DecompressionBombError as exc:
-            raise LimitExceeded(f"image declares too many pixels ({exc})") from exc
-        except (MediaError, MissingDependency):
-            raise
-        except Exception as exc:
-            raise MediaError(f"{fmt.upper()} header could not be read: {exc}") from exc
-        w, h = im.size
-        if w <= 0 or h <= 0:
-            raise MediaError(f"image declares an empty size {w}x{h}")
-        if w * h > limits.max_pixels:
-            raise LimitExceeded(
-                f"image declares {w}x{h} = {w * h / 1e6:.0f} MP, above the {limits.max_pixels / 1e6:.0f} MP "
-                "limit (raise it with Limits(max_pixels=...) if this is a genuine large image)"
-            )
-        try:
-            im.seek(0)
-            im.load()
-        except Exception as exc:
-            reason = "truncated" if "truncat" in str(exc).lower() else "corrupt"
-            raise MediaError(f"{fmt.upper()} pixel data is {reason}: {exc}") from exc
-        rgb = _to_rgb(im)
+    im = _open_pillow(data, fmt, limits, notes)
+    _check_pixels(*im.size, limits)
+    rgb = _decode_first_frame(im, fmt)
+    png_text = metadata.read_png_text(data, limits.max_metadata_bytes, notes) if fmt == "png" else {}
     return ImageMedia(
         **base,
         format=fmt,
         data=data,
-        rgb=np.ascontiguousarray(rgb),
+        rgb=rgb,
         mode=im.mode,
         exif=metadata.read_exif(im, notes),
-        xmp=metadata.read_xmp(im, limits.max_metadata_bytes, notes),
+        xmp=metadata.read_xmp(im, png_text, limits.max_metadata_bytes, notes),
         iptc=metadata.read_iptc(im, notes) if fmt in ("jpeg", "tiff") else {},
-        icc_profile=im.info.get("icc_profile"),
-        png_text=metadata.read_png_text(im, notes) if fmt == "png" else {},
+        icc_profile=im.info.get("icc_profile") or None,
+        png_text=png_text,
         jpeg=_jpeg_info(im) if fmt == "jpeg" else None,
-        n_frames=int(getattr(im, "n_frames", 1) or 1),
+        n_frames=_frame_count(im, notes),
         warnings=notes,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,8 @@ from typing import Any
 from ..errors import MediaError
 from .base import Media
 from .image import ImageMedia
+
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:(//|[^\\/])")  # scheme: (http://, data:, file:); not C:\
 
 
 @dataclass(eq=False)
@@ -46,12 +49,13 @@ def decode_text(data: bytes) -> str:
     except UnicodeDecodeError as exc:
         raise MediaError(
             f"text is not valid UTF-8 (byte {exc.start}: {data[exc.start:exc.start + 1]!r}); "
-            "re-save it as UTF-8"
+            "re-save it as UTF-8", code="encoding"
         ) from exc
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def post_image_refs(obj: dict[str, Any]) -> list[str]:
+    """The post's image references: field `images` (a list) or `image` (one), each a path or URL."""
     refs = obj.get("images", obj.get("image", []))
     refs = [refs] if isinstance(refs, str) else refs
     if not isinstance(refs, list) or not all(isinstance(r, str) for r in refs):
@@ -60,6 +64,7 @@ def post_image_refs(obj: dict[str, Any]) -> list[str]:
 
 
 def parse_post(text: str) -> dict[str, Any]:
+    """The post's JSON object; it must have a string field `text`."""
     try:
         obj = json.loads(text)
     except ValueError as exc:
@@ -70,10 +75,17 @@ def parse_post(text: str) -> dict[str, Any]:
 
 
 def resolve_ref(ref: str, base_dir: Path | None) -> Path | None:
-    """A local image path relative to the post file; URLs and paths outside `base_dir` are not resolved."""
-    if "://" in ref or base_dir is None:
+    """A local image path relative to the post file; URLs and paths outside `base_dir` are not resolved.
+
+    Symlinks are resolved before the check, so a link inside the folder cannot point outside it.
+    """
+    if base_dir is None or not ref or _URL.match(ref) or "\x00" in ref:
         return None
-    candidate = (base_dir / ref).resolve()
-    if not candidate.is_relative_to(base_dir.resolve()):
+    try:
+        root = base_dir.resolve()
+        candidate = (root / ref).resolve()
+    except (OSError, RuntimeError, ValueError):  # symlink loops, over-long names
+        return None
+    if not candidate.is_relative_to(root):
         return None
     return candidate if candidate.is_file() else None
