@@ -4,6 +4,7 @@ AI claims, trust anchors, untrusted signers, edits after signing, ingredients, a
 from __future__ import annotations
 
 import io
+import json
 
 import numpy as np
 import pytest
@@ -165,3 +166,29 @@ def test_analyzer_puts_the_trusted_ai_claim_first(ai_jpeg, ca, tmp_path, monkeyp
     assert report.reasons[0] == "Signed Content Credentials say this image was created by a generative AI model."
     assert any(f.detector == "c2pa" and "trainedAlgorithmicMedia" in f.claim for f in report.provenance)
     assert not report.errors
+
+
+def test_analyzer_options_pass_trust_anchors(ai_jpeg, ca):
+    report = Analyzer(detectors=["c2pa"], options={"c2pa": {"trust_anchors": F.ca_pem(ca)}}).analyze(ai_jpeg)
+    assert report.verdict.label == "ai-generated" and report.evidence[0].details["trusted"]
+
+
+def test_cli_trust_anchors_option(ai_jpeg, ca, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from unmask.cli import app
+
+    monkeypatch.delenv(ENV_TRUST, raising=False)
+    (tmp_path / "a.jpg").write_bytes(ai_jpeg)
+    (tmp_path / "anchors.pem").write_text(F.ca_pem(ca))
+    out = tmp_path / "r.jsonl"
+    args = ["scan", str(tmp_path / "a.jpg"), "--detectors", "c2pa", "--json", str(out), "-q"]
+
+    def trusted() -> bool:
+        return json.loads(out.read_text())["evidence"][0]["details"]["trusted"]
+
+    assert CliRunner().invoke(app, args).exit_code == 0 and not trusted()
+    result = CliRunner().invoke(app, [*args, "--c2pa-trust-anchors", str(tmp_path / "anchors.pem")])
+    assert result.exit_code == 0 and trusted()
+    bad = CliRunner().invoke(app, [*args, "--c2pa-trust-anchors", str(tmp_path / "missing.pem")])
+    assert bad.exit_code == 2 and "could not be read" in bad.output

@@ -40,10 +40,15 @@ class Analyzer:
 
     def __init__(self, profile: str = "default", detectors: Sequence[str] | None = None,
                  registry: Registry | None = None, limits: Limits = DEFAULT_LIMITS,
-                 skip_uninstalled: bool = False) -> None:
+                 skip_uninstalled: bool = False,
+                 options: Mapping[str, Mapping[str, Any]] | None = None) -> None:
         """`detectors` names an explicit list (else the profile's); `skip_uninstalled` drops profile
-        detectors whose optional dependencies are missing instead of reporting that on every file."""
+        detectors whose optional dependencies are missing instead of reporting that on every file;
+        `options` maps a detector name to keyword arguments for its constructor (e.g. C2PA trust anchors)."""
         self.registry = registry or Registry.default()
+        self.options = {name: dict(kw) for name, kw in (options or {}).items()}
+        for name in self.options:
+            self.registry.get(name)  # an unknown name fails here, with a suggestion
         self.profile = profile
         self.limits = limits
         self.explicit = detectors is not None
@@ -63,7 +68,7 @@ class Analyzer:
     def _instance(self, cls: type[Detector]) -> Detector:
         if cls.name not in self._instances:
             cls.ensure_installed()
-            self._instances[cls.name] = cls()
+            self._instances[cls.name] = cls(**self.options.get(cls.name, {}))
         return self._instances[cls.name]
 
     def analyze(self, source: Media | str | os.PathLike | bytes) -> Report:

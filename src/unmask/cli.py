@@ -185,6 +185,9 @@ def scan(
     detectors: Annotated[str | None, typer.Option(help="Comma-separated detector names (overrides profile).")] = None,
     workers: Annotated[int, typer.Option(min=1, max=256, help="Parallel worker processes.")] = 1,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or table.")] = False,
+    trust_anchors: Annotated[Path | None, typer.Option(
+        "--c2pa-trust-anchors", metavar="PEM", envvar="UNMASK_C2PA_TRUST_ANCHORS",
+        help="PEM bundle of C2PA signers to trust (Content Credentials from others are 'untrusted').")] = None,
 ) -> None:
     """Analyse media files and report whether each looks authentic, and why."""
     from .analysis import Analyzer
@@ -204,10 +207,11 @@ def scan(
         raise typer.BadParameter("no files to analyse" + (" (use --recursive for sub-directories)"
                                                            if not recursive else ""), param_hint="PATH")
     outputs = (_output_file(json_out, "--json"), _output_file(html_out, "--html"), _output_dir(artifacts, "--artifacts"))
+    options = _trust_options(trust_anchors, registry)
     analyzer = Analyzer(profile=profile, detectors=chosen, registry=registry, skip_uninstalled=True)
     _announce(err, skipped, analyzer.skipped)
     settings = {"profile": profile, "detectors": chosen, "workers": workers, "skip_uninstalled": True,
-                "keep_arrays": bool(html_out or artifacts)}
+                "keep_arrays": bool(html_out or artifacts), "options": options}
     try:
         sink = _scan_into(items, settings, outputs, err, show_progress=not quiet and len(items) >= PROGRESS_AT)
     except OSError as exc:  # disk full, output removed under us, ...
@@ -217,6 +221,19 @@ def scan(
         print_summary(sink.rows, Console(), sink.counts, omitted=len(items) - len(sink.rows))
     print_failures(sink.failures, len(items), err)
     raise typer.Exit(1 if sink.failures else 0)
+
+
+def _trust_options(pem: Path | None, registry: Registry) -> dict[str, dict[str, str]]:
+    """Detector options for the C2PA trust anchors, checked once here so a bad bundle is a usage error."""
+    if pem is None:
+        return {}
+    cls = registry.get("c2pa")
+    try:
+        cls.ensure_installed()
+        cls(trust_anchors=str(pem))
+    except UnmaskError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--c2pa-trust-anchors") from exc
+    return {"c2pa": {"trust_anchors": str(pem)}}
 
 
 def _scan_into(items: list[Item], settings: dict, outputs: tuple, err: Console, show_progress: bool) -> _Sink:

@@ -11,7 +11,7 @@ import multiprocessing
 import os
 import stat
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -246,6 +246,12 @@ class Settings:
     keep_arrays: bool = True
     skip_uninstalled: bool = False
     limits: Limits = field(default=DEFAULT_LIMITS)
+    options: tuple[tuple[str, tuple[tuple[str, Any], ...]], ...] = ()
+
+    @staticmethod
+    def freeze(options: Mapping[str, Mapping[str, Any]] | None) -> tuple:
+        """Per-detector constructor options as nested tuples, so settings stay hashable for the cache."""
+        return tuple(sorted((name, tuple(sorted(kw.items()))) for name, kw in (options or {}).items()))
 
 
 @functools.lru_cache(maxsize=4)
@@ -256,7 +262,8 @@ def _worker_analyzer(settings: Settings) -> Analyzer:
 
 def _build(settings: Settings) -> Analyzer:
     return Analyzer(profile=settings.profile, detectors=settings.detectors, limits=settings.limits,
-                    skip_uninstalled=settings.skip_uninstalled)
+                    skip_uninstalled=settings.skip_uninstalled,
+                    options={name: dict(kw) for name, kw in settings.options})
 
 
 def analyze_item(item: Item, settings: Settings, analyzer: Analyzer | None = None) -> Report:
@@ -286,14 +293,15 @@ def _crashed(settings: Settings, item: Item, exc: BaseException) -> Report:
 
 def scan(items: Iterable[Item], profile: str = "default", detectors: Sequence[str] | None = None,
          workers: int = 1, keep_arrays: bool = True, skip_uninstalled: bool = False,
-         limits: Limits = DEFAULT_LIMITS) -> Iterator[Report]:
+         limits: Limits = DEFAULT_LIMITS, options: Mapping[str, Mapping[str, Any]] | None = None
+         ) -> Iterator[Report]:
     """Analyse items and yield one report per item, in input order.
 
     `workers > 1` uses that many processes; `keep_arrays=False` drops maps and previews in the worker
-    (cheaper when only JSON is wanted).
+    (cheaper when only JSON is wanted); `options` are per-detector constructor arguments.
     """
     settings = Settings(profile, tuple(detectors) if detectors is not None else None, keep_arrays,
-                        skip_uninstalled, limits)
+                        skip_uninstalled, limits, Settings.freeze(options))
     if workers <= 1:
         analyzer = _build(settings)
         for item in items:
