@@ -29,7 +29,7 @@ lint: $(VENV)/.installed
 	$(BIN)/ruff check src tests benchmarks tools
 
 bench: $(VENV)/.installed
-	$(BIN)/python -m pytest -q -m slow benchmarks
+	$(BIN)/python -m pytest -q -s -m slow --timeout=0 benchmarks
 
 samples: $(VENV)/.installed
 	$(BIN)/python tools/make_samples.py samples

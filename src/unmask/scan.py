@@ -33,6 +33,7 @@ class Item:
 
     path: Path
     error: str | None = None
+    code: str = "unreadable"  # the error's code in the report
 
 
 # ---------------------------------------------------------------------------------------------- expansion
@@ -63,7 +64,7 @@ def _explicit(path: Path) -> Item:
     except OSError:
         return Item(path)  # the loader gives the precise reason (not found, loop, permission)
     if not stat.S_ISREG(mode):
-        return Item(path, f"{path} is not a regular file (FIFO, socket or device); not read")
+        return Item(path, f"{path} is not a regular file (FIFO, socket or device); not read", "not_regular_file")
     return Item(path)
 
 
@@ -269,7 +270,7 @@ def _build(settings: Settings) -> Analyzer:
 def analyze_item(item: Item, settings: Settings, analyzer: Analyzer | None = None) -> Report:
     """The report for one item; never raises (every failure becomes the report's fatal error)."""
     if item.error:
-        return failed_report(str(item.path), MediaError(item.error, code="unreadable"), settings.profile,
+        return failed_report(str(item.path), MediaError(item.error, code=item.code), settings.profile,
                              settings.limits)
     analyzer = analyzer or _worker_analyzer(settings)
     try:

@@ -1,4 +1,4 @@
-"""Audio decoded lazily: soundfile for WAV/FLAC/OGG/MP3, PyAV for AAC/M4A; headers are validated at load."""
+"""Audio decoded lazily: soundfile for WAV/FLAC/OGG, PyAV for MP3 and AAC/M4A; headers are validated at load."""
 
 from __future__ import annotations
 
@@ -16,6 +16,12 @@ from .base import Media
 
 # Reads starting later than this are reached by seeking instead of decoding from the beginning.
 SEEK_AFTER_S = 2.0
+# Seeks land this far before the window: a transform codec's first frame after a seek lacks its overlap and
+# decodes wrong (AAC: ~20 ms of garbage), so those frames are decoded and dropped.
+SEEK_PREROLL_S = 0.2
+# Formats whose seeks land inexactly (FFmpeg estimates MP3 timestamps from the byte offset; libsndfile's MP3
+# seek, which python-soundfile also does after every read, is off by thousands of samples): decode from the start.
+_INEXACT_SEEK = ("mp3",)
 
 
 @dataclass(eq=False)
@@ -68,8 +74,9 @@ class AudioMedia(Media):
         with open_container(self.source) as container:
             stream = container.streams.audio[0]
             origin = stream_start(stream)
-            if first > SEEK_AFTER_S * self.sample_rate:
-                container.seek(int((first / self.sample_rate + origin) / stream.time_base), stream=stream)
+            if first > SEEK_AFTER_S * self.sample_rate and self.format not in _INEXACT_SEEK:
+                target = first / self.sample_rate - SEEK_PREROLL_S + origin
+                container.seek(int(target / stream.time_base), stream=stream)
             resampler = av.AudioResampler(format="fltp", rate=self.sample_rate)
             pos: int | None = None
             for frame in container.decode(stream):
@@ -134,7 +141,7 @@ def _check_wav_data(clen: int, available: int) -> list[str]:
     return []
 
 
-_SOUNDFILE_FORMATS = ("wav", "flac", "mp3", "ogg")
+_SOUNDFILE_FORMATS = ("wav", "flac", "ogg")  # not MP3: see _INEXACT_SEEK
 
 
 def probe_audio(source: Path | bytes, head: bytes, size: int, limits: Limits, base: dict[str, Any],
@@ -146,7 +153,7 @@ def probe_audio(source: Path | bytes, head: bytes, size: int, limits: Limits, ba
     if rate <= 0 or channels <= 0:
         raise MediaError(f"{fmt.upper()} audio declares {channels} channels at {rate} Hz", code="corrupt")
     if duration > limits.max_duration_s:
-        raise LimitExceeded(f"audio lasts {duration:.0f} s, above the {limits.max_duration_s:.0f} s limit")
+        raise LimitExceeded(f"audio lasts {duration:.1f} s, above the {limits.max_duration_s:g} s limit")
     base = {**base, "warnings": base.get("warnings", []) + notes}
     return AudioMedia(**base, format=fmt, source=source, sample_rate=int(rate), channels=int(channels),
                       duration_s=float(duration), codec=str(codec), backend=backend)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-import warnings as _warnings
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -105,24 +105,28 @@ def _open_pillow(data: bytes, fmt: str, limits: Limits, notes: list[str]) -> Ima
     if fmt == "heic" or (fmt == "avif" and not features.check("avif")):
         return _open_heif(data, limits)
     try:
-        return _pillow_header(data, fmt)
+        return _pillow_header(data, fmt, notes, limits)
     except ValueError as exc:
         if fmt != "png" or "MAX_TEXT" not in str(exc):
             raise MediaError(f"{fmt.upper()} header could not be read: {exc}", code="corrupt") from exc
     notes.append("PNG text chunks exceed Pillow's safety limit; pixels decoded without them")
     try:
-        return _pillow_header(metadata.strip_png_text(data), fmt)
+        return _pillow_header(metadata.strip_png_text(data), fmt, notes, limits)
     except ValueError as exc:
         raise MediaError(f"PNG header could not be read: {exc}", code="corrupt") from exc
 
 
-def _pillow_header(data: bytes, fmt: str) -> Image.Image:
-    with _warnings.catch_warnings():
-        _warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+def _pillow_header(data: bytes, fmt: str, notes: list[str], limits: Limits) -> Image.Image:
+    """Image.open; Pillow's warnings (e.g. 'Corrupt EXIF data', read while opening a JPEG) become notes."""
+    with metadata.warnings_as_notes(notes, f"{fmt.upper()} header"):
         try:
             return Image.open(io.BytesIO(data), formats=_PILLOW_FORMATS.get(fmt))
         except Image.DecompressionBombError as exc:
-            raise LimitExceeded(f"image declares too many pixels: {exc}") from exc
+            size = re.search(r"\((\d+) pixels\)", str(exc))
+            declared = f"{int(size.group(1)):,} pixels" if size else "too many pixels"
+            raise LimitExceeded(
+                f"image declares {declared}, above the {limits.max_pixels:,}-pixel limit and Pillow's own "
+                "decompression-bomb limit; it cannot be analysed") from exc
         except ValueError:
             raise
         except Exception as exc:
@@ -166,6 +170,11 @@ def _frame_count(im: Image.Image, notes: list[str]) -> int:
 def decode_image(data: bytes, fmt: str, limits: Limits, base: dict[str, Any]) -> ImageMedia:
     """Decode image bytes fully and read all metadata; malformed metadata becomes a warning."""
     notes: list[str] = []
+    with metadata.warnings_as_notes(notes, fmt.upper()):  # no Pillow warning escapes to the caller
+        return _decode(data, fmt, limits, base, notes)
+
+
+def _decode(data: bytes, fmt: str, limits: Limits, base: dict[str, Any], notes: list[str]) -> ImageMedia:
     im = _open_pillow(data, fmt, limits, notes)
     _check_pixels(*im.size, limits)
     rgb = _decode_first_frame(im, fmt)

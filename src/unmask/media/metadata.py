@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import struct
+import warnings as _warnings
 import zlib
 from collections.abc import Iterator
 from typing import Any
@@ -38,6 +40,22 @@ def _plain(value: Any) -> Any:
         return float(value)
     except (TypeError, ValueError, ZeroDivisionError):
         return str(value)[:_MAX_VALUE_CHARS]
+
+
+@contextlib.contextmanager
+def warnings_as_notes(notes: list[str], where: str) -> Iterator[None]:
+    """Collect Python warnings raised inside (Pillow warns on corrupt EXIF) as notes instead of letting them
+    escape to the caller's warning filters. DecompressionBombWarning is dropped: pixel limits are ours."""
+    with _warnings.catch_warnings(record=True) as caught:
+        _warnings.simplefilter("always")
+        try:
+            yield
+        finally:
+            for w in caught:
+                if not issubclass(w.category, Image.DecompressionBombWarning):
+                    note = f"{where}: {str(w.message).strip()}"
+                    if note not in notes:
+                        notes.append(note)
 
 
 def exif_problem(raw: bytes) -> str | None:
@@ -88,21 +106,25 @@ def read_exif(im: Image.Image, warnings: list[str]) -> dict[str, Any]:
     if problem:
         warnings.append(f"EXIF is malformed ({problem}); its values may be missing or wrong")
     try:
-        exif = im.getexif()
-        for tag, value in exif.items():
-            out[ExifTags.TAGS.get(tag, f"Tag{tag:#06x}")] = _plain(value)
-        for prefix, ifd in _SUB_IFDS.items():
-            if ifd not in exif:
-                continue
-            names = ExifTags.GPSTAGS if prefix == "GPS" else ExifTags.TAGS
-            for tag, value in exif.get_ifd(ifd).items():
-                key = names.get(tag, f"Tag{tag:#06x}")
-                out[key if prefix == "Exif" else f"{prefix}.{key}"] = _plain(value)
+        with warnings_as_notes(warnings, "EXIF"):  # Pillow warns 'Corrupt EXIF data' as it parses
+            _flatten_exif(im.getexif(), out)
     except Exception as exc:  # Pillow raises many types on hostile EXIF
         warnings.append(f"EXIF could not be fully parsed ({type(exc).__name__}: {exc}); it may be malformed")
     for k in ("ExifOffset", "GPSInfo", "InteroperabilityOffset"):
         out.pop(k, None)
     return out
+
+
+def _flatten_exif(exif: Image.Exif, out: dict[str, Any]) -> None:
+    for tag, value in exif.items():
+        out[ExifTags.TAGS.get(tag, f"Tag{tag:#06x}")] = _plain(value)
+    for prefix, ifd in _SUB_IFDS.items():
+        if ifd not in exif:
+            continue
+        names = ExifTags.GPSTAGS if prefix == "GPS" else ExifTags.TAGS
+        for tag, value in exif.get_ifd(ifd).items():
+            key = names.get(tag, f"Tag{tag:#06x}")
+            out[key if prefix == "Exif" else f"{prefix}.{key}"] = _plain(value)
 
 
 def read_xmp(im: Image.Image, png_text: dict[str, str], limit: int, warnings: list[str]) -> str | None:

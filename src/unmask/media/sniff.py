@@ -33,6 +33,8 @@ UNKNOWN = Sniffed("unknown", "unknown")
 def sniff(head: bytes) -> Sniffed:
     """Classify binary formats from the first bytes. Text and posts are decided by `sniff_text`."""
     b = head[:HEAD_BYTES]
+    if _is_bom_text(b):  # the UTF-16/32 LE mark `FF FE` also passes for an MP3 frame header
+        return UNKNOWN
     for check in (_sniff_image, _sniff_container, _sniff_audio):
         found = check(b, head)
         if found is not None:
@@ -99,6 +101,20 @@ def unicode_bom(data: bytes) -> str | None:
     return None
 
 
+def _is_bom_text(b: bytes) -> bool:
+    """True for UTF-16/32 text with a byte-order mark (so the loader can say how to re-save it)."""
+    bom = unicode_bom(b)
+    if bom is None:
+        return False
+    unit = 4 if bom == "UTF-32" else 2
+    try:
+        text = b[:len(b) - len(b) % unit].decode(bom.lower(), "surrogatepass")
+    except UnicodeDecodeError:  # UTF-32 code units beyond U+10FFFF: binary data
+        return False
+    printable = sum(1 for c in text if c.isprintable() or c in "\t\n\r\f")
+    return printable / max(len(text), 1) > 0.95
+
+
 def looks_like_text(data: bytes) -> bool:
     """True when the bytes are plausibly text in some encoding: no NUL and mostly printable."""
     sample = data[:8192]
@@ -109,14 +125,17 @@ def looks_like_text(data: bytes) -> bool:
 
 
 def sniff_text(text: str) -> Sniffed:
-    """A UTF-8 document is a social post when it is a JSON object with a `text` field, else plain text."""
+    """A UTF-8 document is a social post when it is a JSON object with a `text` field, else plain text.
+
+    The post's fields are validated by the loader, so `{"text": 5}` is a malformed post, not a text file.
+    """
     stripped = text.lstrip()
     if stripped.startswith("{"):
         try:
             obj = json.loads(stripped)
         except ValueError:
             return Sniffed("text", "txt")
-        if isinstance(obj, dict) and isinstance(obj.get("text"), str):
+        if isinstance(obj, dict) and "text" in obj:  # a post; one whose `text` is no string is refused later
             return Sniffed("post", "json")
         return Sniffed("text", "json")
     return Sniffed("text", "txt")

@@ -156,7 +156,7 @@ def probe_video(container: Any, source: Path | bytes, limits: Limits, base: dict
     ctx = stream.codec_context
     duration, notes = _duration(container, stream), []
     if duration > limits.max_duration_s:
-        raise LimitExceeded(f"video lasts {duration:.0f} s, above the {limits.max_duration_s:.0f} s limit")
+        raise LimitExceeded(f"video lasts {duration:.1f} s, above the {limits.max_duration_s:g} s limit")
     if duration <= 0:
         notes.append("the container does not state the video's duration")
     width, height = int(ctx.width or 0), int(ctx.height or 0)
