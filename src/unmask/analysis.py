@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from . import __version__
+from .calibration import calibrate_evidence, resolve
 from .detectors import Detector, Evidence, Registry
 from .errors import NotApplicable, UnmaskError
 from .fusion import fuse
@@ -41,10 +42,13 @@ class Analyzer:
     def __init__(self, profile: str = "default", detectors: Sequence[str] | None = None,
                  registry: Registry | None = None, limits: Limits = DEFAULT_LIMITS,
                  skip_uninstalled: bool = False,
-                 options: Mapping[str, Mapping[str, Any]] | None = None) -> None:
+                 options: Mapping[str, Mapping[str, Any]] | None = None,
+                 calibrations: Mapping[str, Any] | None = None) -> None:
         """`detectors` names an explicit list (else the profile's); `skip_uninstalled` drops profile
         detectors whose optional dependencies are missing instead of reporting that on every file;
-        `options` maps a detector name to keyword arguments for its constructor (e.g. C2PA trust anchors)."""
+        `options` maps a detector name to keyword arguments for its constructor (e.g. C2PA trust anchors);
+        `calibrations` maps a detector name to a calibration file or `Calibration` (None: none), else the
+        packaged one is used if any (see unmask.calibration)."""
         self.registry = registry or Registry.default()
         self.options = {name: dict(kw) for name, kw in (options or {}).items()}
         for name in self.options:
@@ -59,6 +63,8 @@ class Analyzer:
         self.skipped = [c.name for c in classes if skip_uninstalled and not self.explicit and not c.installed()]
         self._classes = [c for c in dict.fromkeys(classes) if c.name not in self.skipped]
         self._instances: dict[str, Detector] = {}
+        self.calibrations, self._calibration_notes = resolve([(c.name, c.version) for c in self._classes],
+                                                             calibrations)
 
     @property
     def detector_names(self) -> list[str]:
@@ -87,6 +93,9 @@ class Analyzer:
             if isinstance(sub, ImageMedia):
                 report.previews[part] = sub.rgb
             self._run_all(sub, part, report)
+        report.errors += [ErrorEntry(code="calibration_ignored", message=msg, fatal=False, detector=name)
+                          for name, msg in self._calibration_notes.items()
+                          if any(e.detector == name for e in report.evidence)]
         report.verdict, report.reasons = fuse(report.evidence, report.provenance)
         report.runtime_s = time.perf_counter() - t0
         return report
@@ -111,6 +120,8 @@ class Analyzer:
                 report.errors.append(_detector_failed(cls, exc))
                 continue
             try:
+                if cls.name in self.calibrations:
+                    calibrate_evidence(self.calibrations[cls.name], evidence)
                 _add_evidence(report, cls, evidence, part, time.perf_counter() - t)
             except Exception as exc:  # malformed evidence (e.g. a bad segment) is that detector's failure
                 report.errors.append(_detector_failed(cls, exc, "returned evidence that could not be reported"))

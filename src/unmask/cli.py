@@ -338,6 +338,18 @@ def schema_text(schema_obj: dict) -> str:
     return json.dumps(schema_obj, indent=2, ensure_ascii=False) + "\n"
 
 
+def _register_research_commands() -> None:
+    """`unmask bench` and `unmask calibrate` live in their own packages; their heavy imports stay inside."""
+    from .bench.cli import bench_app
+    from .calibration.cli import calibrate
+
+    app.add_typer(bench_app, name="bench", help="Run benchmark protocols and report metrics from the cache.")
+    app.command("calibrate")(calibrate)
+
+
+_register_research_commands()
+
+
 def main() -> None:
     """Entry point: usage errors exit 2; anything unexpected is one line on stderr, not a traceback."""
     try:

@@ -1,0 +1,211 @@
+"""Benchmark protocols: a YAML file that fixes the data, detectors, perturbations, metrics and threshold.
+
+Everything that decides a number is written down before the run (the threshold included), so a table can be
+reproduced from the protocol and nothing is tuned on the data it reports on. Paths hang from the protocol
+file's folder; `${VAR:-default}` reads the environment, so no machine path needs committing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..datasets import Manifest, convert
+from ..errors import UnmaskError
+
+METRIC_FAMILIES = ("binary", "localization")
+ORIGINAL = "none"
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+class ProtocolError(UnmaskError):
+    """A protocol file that cannot be read or is invalid; the message names the file and the field."""
+
+    code = "protocol_error"
+
+
+class DataMissing(UnmaskError):
+    """The protocol's dataset is not on this machine; the message says where it was looked for."""
+
+    code = "data_missing"
+
+
+def expand_vars(text: str) -> str:
+    """Replace `${NAME}` and `${NAME:-default}` with the environment's value (the default when unset/empty)."""
+
+    def one(m: re.Match[str]) -> str:
+        value = os.environ.get(m.group(1))
+        if value:
+            return value
+        if m.group(2) is None:
+            raise ProtocolError(f"environment variable {m.group(1)} is not set and has no default")
+        return m.group(2)
+
+    return _VAR.sub(one, text)
+
+
+@dataclass
+class DatasetSpec:
+    """Where the items come from: a manifest file, or an adapter run on a dataset folder."""
+
+    manifest: Path | None = None
+    adapter: str | None = None
+    root: Path | None = None
+    options: dict[str, str] = field(default_factory=dict)
+
+    def describe(self) -> str:
+        return f"manifest {self.manifest}" if self.manifest else f"adapter {self.adapter!r} on {self.root}"
+
+
+@dataclass
+class Protocol:
+    """A parsed protocol. `perturbations` keeps "none" for the original file; `slices` are manifest attributes."""
+
+    name: str
+    dataset: DatasetSpec
+    detectors: list[str]
+    perturbations: list[str] = field(default_factory=lambda: [ORIGINAL])
+    metrics: list[str] = field(default_factory=lambda: list(METRIC_FAMILIES))
+    threshold: float = 0.5
+    slices: list[str] = field(default_factory=list)
+    split: str | None = None
+    limit: int | None = None
+    seed: int = 0
+    source: Path | None = None
+
+    def load_manifest(self, limit: int | None = None) -> Manifest:
+        """The items to run on: the split, then a fixed subset of `limit` items (see `select`)."""
+        manifest = _read_dataset(self.dataset)
+        items = [i for i in manifest.items if self.split is None or i.split == self.split]
+        n = limit if limit is not None else self.limit
+        return Manifest(select(items, n), manifest.root, manifest.notes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The resolved protocol (absolute paths), as stored next to the results."""
+        ds = self.dataset
+        return {
+            "name": self.name,
+            "dataset": {"manifest": str(ds.manifest) if ds.manifest else None, "adapter": ds.adapter,
+                        "root": str(ds.root) if ds.root else None, "options": ds.options},
+            "split": self.split, "limit": self.limit, "detectors": self.detectors,
+            "perturbations": self.perturbations, "metrics": self.metrics, "threshold": self.threshold,
+            "slices": self.slices, "seed": self.seed, "source": str(self.source) if self.source else None,
+        }
+
+
+def select(items: list[Any], n: int | None) -> list[Any]:
+    """The first `n` items by SHA-1 of their key, in manifest order: a fixed, label-blind subset.
+
+    Taking the first n rows would often take one class only (manifests are frequently sorted by label).
+    """
+    if n is None or n >= len(items):
+        return list(items)
+    ranked = sorted(range(len(items)), key=lambda i: hashlib.sha1(items[i].key().encode()).hexdigest())
+    keep = set(ranked[:n])
+    return [item for i, item in enumerate(items) if i in keep]
+
+
+def _read_dataset(ds: DatasetSpec) -> Manifest:
+    target = ds.manifest or ds.root
+    if target is None or not target.exists():
+        raise DataMissing(
+            f"dataset not found: {ds.describe()} does not exist. Set UNMASK_DATA to the folder holding the "
+            "data (see the protocol's data_root) or edit the protocol."
+        )
+    if ds.manifest:
+        return Manifest.read(ds.manifest)
+    return convert(ds.adapter or "", ds.root or Path("."), **ds.options)
+
+
+def _yaml(path: Path) -> dict[str, Any]:
+    try:
+        import yaml
+    except ImportError:
+        raise ProtocolError('reading protocols needs PyYAML: pip install "unmask[bench]"') from None
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ProtocolError(f"{path}: cannot read protocol ({exc.strerror or exc})") from None
+    except yaml.YAMLError as exc:
+        raise ProtocolError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise ProtocolError(f"{path}: a protocol must be a YAML mapping")
+    return data
+
+
+def _str_list(data: dict[str, Any], key: str, path: Path, default: list[str]) -> list[str]:
+    value = data.get(key, default)
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str | int | float) for v in value):
+        raise ProtocolError(f"{path}: '{key}' must be a list of names")
+    return [str(v).strip() for v in value]
+
+
+def _path(value: Any, base: Path) -> Path:
+    p = Path(expand_vars(str(value))).expanduser()
+    return p if p.is_absolute() else (base / p)
+
+
+def _dataset(data: dict[str, Any], folder: Path, path: Path) -> DatasetSpec:
+    base = _path(data["data_root"], folder) if data.get("data_root") else folder
+    ds = data.get("dataset")
+    if isinstance(ds, str):
+        ds = {"manifest": ds}
+    if not isinstance(ds, dict) or not (ds.get("manifest") or ds.get("adapter")):
+        raise ProtocolError(f"{path}: 'dataset' needs a 'manifest' path, or an 'adapter' and a 'root'")
+    if ds.get("manifest"):
+        return DatasetSpec(manifest=_path(ds["manifest"], base))
+    if not ds.get("root"):
+        raise ProtocolError(f"{path}: dataset adapter {ds['adapter']!r} needs a 'root' folder")
+    options = {str(k): str(v) for k, v in (ds.get("options") or {}).items()}
+    return DatasetSpec(adapter=str(ds["adapter"]), root=_path(ds["root"], base), options=options)
+
+
+def _checked(proto: Protocol, path: Path) -> Protocol:
+    from ..perturb import parse
+
+    if not proto.detectors:
+        raise ProtocolError(f"{path}: list at least one detector under 'detectors'")
+    unknown = [m for m in proto.metrics if m not in METRIC_FAMILIES]
+    if unknown:
+        raise ProtocolError(f"{path}: unknown metric family {unknown[0]!r}; use {', '.join(METRIC_FAMILIES)}")
+    for spec in proto.perturbations:
+        if spec.lower() != ORIGINAL:
+            try:
+                parse(spec)
+            except ValueError as exc:
+                raise ProtocolError(f"{path}: perturbation {spec!r}: {exc}") from None
+    if not 0.0 <= proto.threshold <= 1.0:
+        raise ProtocolError(f"{path}: threshold must lie in [0, 1], got {proto.threshold}")
+    return proto
+
+
+def load_protocol(path: str | os.PathLike[str]) -> Protocol:
+    """Read and validate a protocol YAML file (see docs/bench.md for the fields)."""
+    path = Path(path)
+    data = _yaml(path)
+    folder = path.resolve().parent
+    try:
+        limit = data.get("limit")
+        proto = Protocol(
+            name=str(data.get("name") or path.stem),
+            dataset=_dataset(data, folder, path),
+            detectors=_str_list(data, "detectors", path, []),
+            perturbations=[ORIGINAL if p.lower() == ORIGINAL else p
+                           for p in _str_list(data, "perturbations", path, [ORIGINAL])],
+            metrics=_str_list(data, "metrics", path, list(METRIC_FAMILIES)),
+            threshold=float(data.get("threshold", 0.5)),
+            slices=_str_list(data, "slices", path, []),
+            split=str(data["split"]) if data.get("split") else None,
+            limit=int(limit) if limit is not None else None,
+            seed=int(data.get("seed", 0)),
+            source=path.resolve(),
+        )
+    except (TypeError, ValueError) as exc:
+        raise ProtocolError(f"{path}: {exc}") from None
+    return _checked(proto, path)
