@@ -251,3 +251,30 @@ def global_grid(media: ImageMedia) -> GridEstimate:
         return GridEstimate(row_phase, col_phase, row_contrast, col_contrast)
 
     return media.shared("global_grid", compute)
+
+
+@dataclass(frozen=True, eq=False)
+class LumaHistogramInput:
+    """What coefficient-histogram methods (double quantization, blocking artifacts) start from: the file's
+    quantized luma blocks, the decoded luma plane, and its DCT on the grid shifted by (4, 4), an estimate of
+    the never-quantized coefficients (the 'calibration' of Fridrich et al.)."""
+
+    coefs: JpegCoefficients
+    quantized: np.ndarray
+    plane: np.ndarray
+    calibrated: np.ndarray
+
+
+def luma_histogram_input(media: ImageMedia, purpose: str, min_blocks: int) -> LumaHistogramInput:
+    """The luma inputs above (memoised), or NotApplicable for a non-JPEG or one with too few blocks."""
+    require_jpeg(media, purpose)
+    coefs = jpeg_coefficients(media)
+    quantized = coefs.components[0]
+    if quantized.shape[0] * quantized.shape[1] < min_blocks:
+        raise NotApplicable("the JPEG has too few 8x8 blocks for coefficient histograms")
+
+    def compute() -> LumaHistogramInput:
+        plane = decoded_component(coefs, 0)
+        return LumaHistogramInput(coefs, quantized, plane, block_dct(plane - 128.0, (4, 4)))
+
+    return media.shared("luma_histogram_input", compute)

@@ -46,16 +46,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ...errors import NotApplicable
 from ...media import ImageMedia
 from ...preprocess.image import box_mean
-from ...preprocess.jpeg import (
-    block_dct,
-    block_map_to_pixels,
-    decoded_component,
-    jpeg_coefficients,
-    require_jpeg,
-)
+from ...preprocess.jpeg import block_map_to_pixels, luma_histogram_input
 from ..base import Detector
 from ..evidence import Evidence
 from .jpeg_double_quant import clipped_blocks
@@ -206,13 +199,8 @@ class JpegBlockArtifact(Detector):
         self.neighbourhood = neighbourhood
 
     def predict(self, media: ImageMedia) -> BlockArtifactOutput:
-        require_jpeg(media, "blocking-artifact analysis")
-        coefs = jpeg_coefficients(media)
-        quantized = coefs.components[0]
-        if quantized.shape[0] * quantized.shape[1] < _MIN_BLOCKS:
-            raise NotApplicable("the JPEG has too few 8x8 blocks for coefficient histograms")
-        plane = decoded_component(coefs, 0)
-        calibrated = block_dct(plane - 128.0, (4, 4))
+        luma = luma_histogram_input(media, "blocking-artifact analysis", _MIN_BLOCKS)
+        coefs, quantized, plane, calibrated = luma.coefs, luma.quantized, luma.plane, luma.calibrated
         usable = ~clipped_blocks(plane, _CLIP_SHARE)
         modes = [estimate_q1(quantized[..., u, v][usable], calibrated[..., u, v], int(coefs.qtables[0][u, v]),
                              (u, v)) for u, v in zigzag()]

@@ -45,17 +45,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ...errors import NotApplicable
 from ...media import ImageMedia
 from ...preprocess.image import box_mean
-from ...preprocess.jpeg import (
-    block_dct,
-    block_map_to_pixels,
-    decoded_component,
-    jpeg_coefficients,
-    require_jpeg,
-    to_blocks,
-)
+from ...preprocess.jpeg import block_map_to_pixels, luma_histogram_input, to_blocks
 from ..base import Detector
 from ..evidence import Evidence
 
@@ -250,11 +242,6 @@ def fit_mode(observed: np.ndarray, calibrated: np.ndarray, q2: int, mode: tuple[
                    np.clip(ratio, -_MAX_LLR, _MAX_LLR))
 
 
-def _calibrated(coefs_plane: np.ndarray) -> np.ndarray:
-    """DCT of the decoded plane on the grid shifted by (4, 4): an estimate of unquantized coefficients."""
-    return block_dct(coefs_plane - 128.0, (4, 4))
-
-
 def clipped_blocks(plane: np.ndarray, share: float = 0.1) -> np.ndarray:
     """Blocks where the decoder clipped many pixels to black or white: clipping between the two
     compressions moves coefficients off the double-quantization lattice, so they say nothing."""
@@ -291,13 +278,8 @@ class JpegDoubleQuantization(Detector):
         self.neighbourhood = neighbourhood
 
     def predict(self, media: ImageMedia) -> DoubleQuantOutput:
-        require_jpeg(media, "double-quantization analysis")
-        coefs = jpeg_coefficients(media)
-        quantized = coefs.components[0]
-        if quantized.shape[0] * quantized.shape[1] < _MIN_BLOCKS:
-            raise NotApplicable("the JPEG has too few 8x8 blocks for coefficient histograms")
-        plane = decoded_component(coefs, 0)
-        calibrated = _calibrated(plane)
+        luma = luma_histogram_input(media, "double-quantization analysis", _MIN_BLOCKS)
+        coefs, quantized, plane, calibrated = luma.coefs, luma.quantized, luma.plane, luma.calibrated
         fits = []
         for mode in _MODES:
             q2 = int(coefs.qtables[0][mode])
