@@ -311,3 +311,20 @@ def test_cli_usage_errors(tmp_path, photo):
     assert runner.invoke(_app(), ["ela", manifest, "--method", "beta"]).exit_code == 2
     assert runner.invoke(_app(), ["no_such_detector", manifest]).exit_code == 2
     assert runner.invoke(_app(), ["ela", manifest, "--eval-split", "val"]).exit_code == 2
+
+
+def test_scan_applies_a_calibration_file(tmp_path, photo):
+    from unmask.cli import app
+
+    manifest = _tiny_manifest(tmp_path, photo)
+    cal = tmp_path / "ela.json"
+    assert CliRunner().invoke(app, ["calibrate", "ela", manifest, "--method", "platt", "--out", str(cal)]).exit_code == 0
+    image, out = tmp_path / "one.jpg", tmp_path / "r.jsonl"
+    Image.fromarray(photo).save(image, quality=90)
+    args = ["scan", str(image), "--detectors", "ela", "--json", str(out), "-q"]
+    result = CliRunner().invoke(app, [*args, "--calibration", str(cal)])
+    assert result.exit_code == 0, result.output
+    [entry] = json.loads(out.read_text())["evidence"]
+    assert entry["calibrated"] and "raw_score" in entry["details"]
+    (tmp_path / "bad.json").write_text("{}")
+    assert CliRunner().invoke(app, [*args, "--calibration", str(tmp_path / "bad.json")]).exit_code == 2

@@ -188,6 +188,8 @@ def scan(
     trust_anchors: Annotated[Path | None, typer.Option(
         "--c2pa-trust-anchors", metavar="PEM", envvar="UNMASK_C2PA_TRUST_ANCHORS",
         help="PEM bundle of C2PA signers to trust (Content Credentials from others are 'untrusted').")] = None,
+    calibration: Annotated[list[Path] | None, typer.Option(
+        "--calibration", metavar="FILE", help="A calibration file from `unmask calibrate` (repeatable).")] = None,
 ) -> None:
     """Analyse media files and report whether each looks authentic, and why."""
     from .analysis import Analyzer
@@ -208,10 +210,12 @@ def scan(
                                                            if not recursive else ""), param_hint="PATH")
     outputs = (_output_file(json_out, "--json"), _output_file(html_out, "--html"), _output_dir(artifacts, "--artifacts"))
     options = _trust_options(trust_anchors, registry)
-    analyzer = Analyzer(profile=profile, detectors=chosen, registry=registry, skip_uninstalled=True)
+    calibrations = _calibration_files(calibration or [])
+    analyzer = Analyzer(profile=profile, detectors=chosen, registry=registry, skip_uninstalled=True,
+                        calibrations=calibrations)
     _announce(err, skipped, analyzer.skipped)
     settings = {"profile": profile, "detectors": chosen, "workers": workers, "skip_uninstalled": True,
-                "keep_arrays": bool(html_out or artifacts), "options": options}
+                "keep_arrays": bool(html_out or artifacts), "options": options, "calibrations": calibrations}
     try:
         sink = _scan_into(items, settings, outputs, err, show_progress=not quiet and len(items) >= PROGRESS_AT)
     except OSError as exc:  # disk full, output removed under us, ...
@@ -234,6 +238,19 @@ def _trust_options(pem: Path | None, registry: Registry) -> dict[str, dict[str, 
     except UnmaskError as exc:
         raise typer.BadParameter(str(exc), param_hint="--c2pa-trust-anchors") from exc
     return {"c2pa": {"trust_anchors": str(pem)}}
+
+
+def _calibration_files(paths: list[Path]) -> dict[str, str]:
+    """Detector name -> calibration file, read once here so a bad file is a usage error."""
+    from .calibration import Calibration
+
+    out: dict[str, str] = {}
+    for path in paths:
+        try:
+            out[Calibration.load(path).detector] = str(path)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--calibration") from exc
+    return out
 
 
 def _scan_into(items: list[Item], settings: dict, outputs: tuple, err: Console, show_progress: bool) -> _Sink:
