@@ -195,7 +195,7 @@ def speed_lines(ours: dict[str, dict], peer: dict[str, dict]) -> list[str]:
         for alg in algs:
             if name in ours and alg in peer:
                 a, b = ours[name]["sec"], peer[alg]["sec"]
-                lines.append(f"| {name} | {a:.4f} | {alg} | {b:.4f} | {b / a:.0f}x |")
+                lines.append(f"| {name} | {a:.4f} | {alg} | {b:.4f} | {b / a:.1f}x |")
     return [*lines, ""]
 
 
