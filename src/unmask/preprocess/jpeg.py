@@ -253,6 +253,13 @@ def global_grid(media: ImageMedia) -> GridEstimate:
     return media.shared("global_grid", compute)
 
 
+def clipped_blocks(plane: np.ndarray, share: float = 0.1) -> np.ndarray:
+    """Blocks where the decoder clipped many pixels to black or white: clipping between the two
+    compressions moves coefficients off the double-quantization lattice, so they say nothing."""
+    extreme = ((plane <= 1.0) | (plane >= 254.0)).astype(np.float32)
+    return to_blocks(extreme).mean(axis=(2, 3)) > share
+
+
 @dataclass(frozen=True, eq=False)
 class LumaHistogramInput:
     """What coefficient-histogram methods (double quantization, blocking artifacts) start from: the file's

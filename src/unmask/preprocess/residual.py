@@ -1,5 +1,6 @@
 """Noise residuals several local-noise detectors share: the finest wavelet diagonal band and the
-quantised third-order residual co-occurrence codes, plus the robust statistics used to read them.
+quantised third-order residual co-occurrence codes, plus the robust statistics used to read them and the
+rules that turn an anomaly map into an image score.
 
 Each residual is memoised per media with `media.shared`, so it is computed once per input.
 """
@@ -141,6 +142,15 @@ def region_score(heat: np.ndarray, min_share: float = 0.02,
     if frac > diffuse_share:
         score *= max(0.3, 1.0 - (frac - diffuse_share) / (0.5 - diffuse_share))
     return score, frac
+
+
+def peak_share_score(heat: np.ndarray) -> tuple[float, float, float]:
+    """(score, share, peak) of a [0,1] anomaly map: the 99.5th-percentile heat, scaled down while less than
+    2% of the map is hot (> 0.5), and 0.5 when half or more is (then nothing stands out from the rest)."""
+    share = float((heat > 0.5).mean())
+    peak = float(np.percentile(heat, 99.5))
+    score = peak * min(1.0, share / 0.02) if share < 0.5 else 0.5
+    return score, share, peak
 
 
 def pad_to(x: np.ndarray, height: int, width: int) -> np.ndarray:

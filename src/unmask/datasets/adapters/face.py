@@ -212,31 +212,13 @@ def _dfb_entry_items(dataset: str, trail: list[str], video: str, entry: dict, pe
     attrs = {"dataset": dataset, "subset": subset, "video": video, **({"compression": comp} if comp else {})}
     frames = [str(f).replace("\\", "/") for f in entry["frames"]]
     masks = [str(f).replace("\\", "/") for f in entry.get("masks") or []]
+    common = {"label": label, "label_raw": str(entry.get("label", subset)), "split": split,
+              "group": video_group(video)}
     if per == "video":
         folder = str(Path(frames[0]).parent) if frames else video
-        return [
-            Item(
-                path=folder,
-                label=label,
-                label_raw=str(entry.get("label", subset)),
-                split=split,
-                group=video_group(video),
-                attrs={**attrs, "n_frames": len(frames)},
-            )
-        ]
+        return [Item(path=folder, attrs={**attrs, "n_frames": len(frames)}, **common)]
     by_name = {Path(m).name: m for m in masks}
-    return [
-        Item(
-            path=f,
-            label=label,
-            label_raw=str(entry.get("label", subset)),
-            split=split,
-            group=video_group(video),
-            mask=by_name.get(Path(f).name),
-            attrs=attrs,
-        )
-        for f in frames
-    ]
+    return [Item(path=f, mask=by_name.get(Path(f).name), attrs=attrs, **common) for f in frames]
 
 
 @adapter(

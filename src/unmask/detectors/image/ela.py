@@ -15,6 +15,7 @@ import numpy as np
 
 from ...media import ImageMedia
 from ...preprocess.image import abs_laplacian, block_means, box_mean, recompressed, upsample
+from ...preprocess.residual import peak_share_score
 from ..base import Detector
 from ..evidence import Evidence
 
@@ -66,10 +67,7 @@ class ErrorLevelAnalysis(Detector):
         return ELAOutput(levels, upsample(anomaly, media.height, media.width))
 
     def to_evidence(self, native: ELAOutput, media: ImageMedia) -> Evidence:
-        hot = native.anomaly > 0.5
-        frac = float(hot.mean())
-        peak = float(np.percentile(native.anomaly, 99.5))
-        score = peak * min(1.0, frac / 0.02) if frac < 0.5 else 0.5
+        score, frac, peak = peak_share_score(native.anomaly)
         where = f"{frac:.1%} of the image" if frac > 0.001 else "no region"
         summary = (
             f"When re-saved as JPEG, {where} changed by an unusual amount for its texture"

@@ -48,10 +48,10 @@ import numpy as np
 
 from ...media import ImageMedia
 from ...preprocess.image import box_mean
-from ...preprocess.jpeg import block_map_to_pixels, luma_histogram_input
+from ...preprocess.jpeg import block_map_to_pixels, clipped_blocks, luma_histogram_input
+from ...preprocess.residual import peak_share_score, robust_z, sigmoid
 from ..base import Detector
 from ..evidence import Evidence
-from .jpeg_double_quant import clipped_blocks
 
 _N_MODES = 31  # AC modes, in zigzag order
 _MIN_NONZERO = 50  # non-zero coefficients a mode needs for its histogram to say anything
@@ -176,9 +176,7 @@ def robust_anomaly(values: np.ndarray) -> np.ndarray:
     """Logistic of the median/MAD z-score minus 3: ~0 for typical blocks, ~1 for clear outliers above. The
     spread is floored at _MIN_SPREAD of the measure's 0 (doubly) .. 1 (singly quantized) scale: a cleanly
     re-saved image has a tiny MAD, and its ordinary tail would otherwise look like outliers."""
-    med = float(np.median(values))
-    mad = max(float(np.median(np.abs(values - med))) * 1.4826, _MIN_SPREAD)
-    return (1.0 / (1.0 + np.exp(-np.clip((values - med) / mad - 3.0, -30.0, 30.0)))).astype(np.float32)
+    return sigmoid(robust_z(values, floor=_MIN_SPREAD) - 3.0).astype(np.float32)
 
 
 class JpegBlockArtifact(Detector):
@@ -230,9 +228,7 @@ class JpegBlockArtifact(Detector):
             return Evidence(score=0.0, heatmap=heat, details=details, summary=(
                 "The JPEG's coefficients show no trace of an earlier compression, so this test finds nothing "
                 "pasted in (it can only see edits in JPEGs saved twice)."))
-        frac = float((native.anomaly > 0.5).mean())
-        peak = float(np.percentile(native.anomaly, 99.5))
-        score = peak * min(1.0, frac / 0.02) if frac < 0.5 else 0.5
+        score, frac, peak = peak_share_score(native.anomaly)
         details.update({"anomalous_fraction": frac, "peak": peak})
         where = f"{frac:.1%} of the image" if frac > 0.001 else "no region"
         summary = (f"The JPEG was saved at least twice, and {where} does not follow the earlier save's "

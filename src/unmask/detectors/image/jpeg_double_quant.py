@@ -48,7 +48,8 @@ import numpy as np
 
 from ...media import ImageMedia
 from ...preprocess.image import box_mean
-from ...preprocess.jpeg import block_map_to_pixels, luma_histogram_input, to_blocks
+from ...preprocess.jpeg import block_map_to_pixels, clipped_blocks, luma_histogram_input
+from ...preprocess.residual import peak_share_score
 from ..base import Detector
 from ..evidence import Evidence
 
@@ -243,13 +244,6 @@ def fit_mode(observed: np.ndarray, calibrated: np.ndarray, q2: int, mode: tuple[
                    np.clip(ratio, -_MAX_LLR, _MAX_LLR))
 
 
-def clipped_blocks(plane: np.ndarray, share: float = 0.1) -> np.ndarray:
-    """Blocks where the decoder clipped many pixels to black or white: clipping between the two
-    compressions moves coefficients off the double-quantization lattice, so they say nothing."""
-    extreme = ((plane <= 1.0) | (plane >= 254.0)).astype(np.float32)
-    return to_blocks(extreme).mean(axis=(2, 3)) > share
-
-
 def block_log_ratio(quantized: np.ndarray, fits: list[ModeFit]) -> np.ndarray:
     """Sum over informative modes of each block's log p2(k)/p1(k), shape (bh, bw)."""
     llr = np.zeros(quantized.shape[:2], np.float32)
@@ -313,9 +307,7 @@ class JpegDoubleQuantization(Detector):
             return Evidence(score=0.0, heatmap=heat, details=details, summary=(
                 "The JPEG shows no sign of having been saved twice, so this test finds nothing pasted in "
                 "(it can only see edits in re-saved JPEGs)."))
-        frac = float((native.p_single > 0.5).mean())
-        peak = float(np.percentile(native.p_single, 99.5))
-        score = peak * min(1.0, frac / 0.02) if frac < 0.5 else 0.5
+        score, frac, peak = peak_share_score(native.p_single)
         if weak:  # a faint trace says where to look, not whether the image was edited
             score = _WEAK_SCORE
         details.update({"single_compressed_fraction": frac, "peak": peak, "weak_trace": weak})

@@ -33,6 +33,7 @@ import numpy as np
 from ...media import ImageMedia
 from ...preprocess.image import box_mean
 from ...preprocess.jpeg import block_map_to_pixels, global_grid, luma_dct
+from ...preprocess.residual import peak_share_score
 from ...provenance.jpeg_tables import ANNEX_K_LUMA, ijg_scale
 from ..base import Detector
 from ..evidence import Evidence
@@ -131,9 +132,7 @@ class JpegGhost(Detector):
         if not tiles.size:
             return Evidence(score=None, summary="The image is too small to look for JPEG ghosts.",
                             details={"tiles": 0})
-        frac = float((tiles > 0.5).mean())
-        peak = float(np.percentile(tiles, 99.5))
-        score = peak * min(1.0, frac / 0.02) if frac < 0.5 else 0.5
+        score, frac, peak = peak_share_score(tiles)
         at = np.unravel_index(int(np.argmax(native.dip)), native.dip.shape)
         quality = int(native.dip_quality[at])
         details = {"ghost_fraction": frac, "peak": peak, "ghost_quality": quality,
