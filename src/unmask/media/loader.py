@@ -157,12 +157,13 @@ def _attachment(ref: str, local: Path, limits: Limits, notes: list[str]) -> Imag
         st = _stat_regular(local, limits)
         with local.open("rb") as f:
             head = f.read(HEAD_BYTES)
-            if sniff(head).kind != "image":
+            sniffed = sniff(head)
+            if sniffed.kind != "image":
                 notes.append(f"post attachment {ref!r} is not an image; ignored")
                 return None
             data = head + f.read(limits.max_bytes + 1 - len(head))
-        return decode_image(data, sniff(head).format, limits, _base(local, hashlib.sha256(data).hexdigest(),
-                                                                     st.st_size))
+        base = _base(local, hashlib.sha256(data).hexdigest(), st.st_size)
+        return decode_image(data, sniffed.format, limits, base)
     except MediaError as exc:
         notes.append(f"post image {ref!r} could not be loaded: {exc}")
     except OSError as exc:
