@@ -202,3 +202,16 @@ def test_cli_run_report_and_missing_data(dataset: Path, tmp_path: Path) -> None:
     result = runner.invoke(bench_app, ["run", str(gone), "--out", str(tmp_path / "x")])
     assert result.exit_code == 2 and "dataset not found" in result.output
     assert not (tmp_path / "x").exists()
+
+
+def test_group_split_protocol_takes_one_side_of_the_split(dataset: Path, tmp_path: Path) -> None:
+    from unmask.datasets.split import held_out
+
+    proto = load_protocol(_protocol(tmp_path, dataset, group_split={"test_fraction": 0.5, "seed": 2},
+                                    split="test"))
+    chosen = [it.path for it in proto.load_manifest().items]
+    expected = [it.path for it in Manifest.read(dataset / "manifest.jsonl").items if held_out(it.key(), 0.5, 2)]
+    assert chosen == expected and 0 < len(chosen) < N_GOOD + 1
+    assert proto.to_dict()["group_split"] == {"test_fraction": 0.5, "seed": 2}
+    with pytest.raises(ProtocolError, match="group_split"):
+        load_protocol(_protocol(tmp_path, dataset, group_split={"fraction": 0.5}))

@@ -52,7 +52,7 @@ def test_edit_changes_inside_the_mask(photo, donor, kind, seed):
 
 def test_unknown_kind_and_missing_donor(photo):
     with pytest.raises(ValueError, match="unknown kind"):
-        make_edit(photo, None, "inpaint", np.random.default_rng(0))
+        make_edit(photo, None, "warp", np.random.default_rng(0))
     with pytest.raises(ValueError, match="donor"):
         make_edit(photo, None, "splice", np.random.default_rng(0))
 
@@ -107,6 +107,23 @@ def test_splice_mask_is_exact(photo, donor):
             assert not changed[~edit.mask].any()
         assert changed[edit.mask].mean() > 0.9
     assert blends == {"hard", "feather", "poisson"}
+
+
+def test_inpaint_mask_is_exact_and_the_fill_comes_from_the_surroundings(photo):
+    import cv2
+
+    methods = set()
+    for seed in range(8):
+        edit = make_edit(photo, None, "inpaint", np.random.default_rng(seed))
+        methods.add(edit.params["method"])
+        m = edit.mask
+        assert np.array_equal(edit.image[~m], photo[~m])  # outside: untouched
+        assert (_diff(edit.image, photo)[m] > 0).mean() > 0.9  # inside: (nearly) every pixel replaced
+        flag = cv2.INPAINT_TELEA if edit.params["method"] == "telea" else cv2.INPAINT_NS
+        again = cv2.inpaint(photo, m.astype(np.uint8) * 255, edit.params["radius"], flag)
+        assert np.array_equal(edit.image[m], again[m])  # inside: exactly OpenCV's fill of that mask
+        assert 3 <= edit.params["radius"] <= 8
+    assert methods == {"telea", "ns"}
 
 
 def test_postprocess_is_a_decodable_jpeg(photo):

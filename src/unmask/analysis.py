@@ -31,6 +31,8 @@ from .report.model import (
     SegmentModel,
     TokenModel,
 )
+from .stacking import Stacker
+from .stacking import resolve as resolve_stackers
 
 MAX_DETAIL_ELEMENTS = 65_536
 _MAX_DEPTH = 32
@@ -43,12 +45,14 @@ class Analyzer:
                  registry: Registry | None = None, limits: Limits = DEFAULT_LIMITS,
                  skip_uninstalled: bool = False,
                  options: Mapping[str, Mapping[str, Any]] | None = None,
-                 calibrations: Mapping[str, Any] | None = None) -> None:
+                 calibrations: Mapping[str, Any] | None = None, fusion: Any = None) -> None:
         """`detectors` names an explicit list (else the profile's); `skip_uninstalled` drops profile
         detectors whose optional dependencies are missing instead of reporting that on every file;
         `options` maps a detector name to keyword arguments for its constructor (e.g. C2PA trust anchors);
         `calibrations` maps a detector name to a calibration file or `Calibration` (None: none), else the
-        packaged one is used if any (see unmask.calibration)."""
+        packaged one is used if any (see unmask.calibration); `fusion` chooses the stacking model: None = the
+        packaged one per modality if shipped, a path or `Stacker` = that model, "none" or False = the fallback
+        rule (see unmask.stacking and unmask.fusion)."""
         self.registry = registry or Registry.default()
         self.options = {name: dict(kw) for name, kw in (options or {}).items()}
         for name in self.options:
@@ -65,6 +69,8 @@ class Analyzer:
         self._instances: dict[str, Detector] = {}
         self.calibrations, self._calibration_notes = resolve([(c.name, c.version) for c in self._classes],
                                                              calibrations)
+        self.stackers, self._fusion_notes = resolve_stackers(
+            [(c.name, c.version, c.modalities) for c in self._classes], fusion)
 
     @property
     def detector_names(self) -> list[str]:
@@ -96,9 +102,20 @@ class Analyzer:
         report.errors += [ErrorEntry(code="calibration_ignored", message=msg, fatal=False, detector=name)
                           for name, msg in self._calibration_notes.items()
                           if any(e.detector == name for e in report.evidence)]
-        report.verdict, report.reasons = fuse(report.evidence, report.provenance)
+        report.verdict, report.reasons = fuse(report.evidence, report.provenance, self._stacker(media, report))
         report.runtime_s = time.perf_counter() - t0
         return report
+
+    def _stacker(self, media: Media, report: Report) -> Stacker | None:
+        """The stacking model for this media (a post's images use the image model, unless a post-level
+        detector also scored), noting in the report when a model for it had to be ignored."""
+        modality = "image" if isinstance(media, PostMedia) else media.kind
+        if modality in self._fusion_notes:
+            report.errors.append(ErrorEntry(code="fusion_ignored", message=self._fusion_notes[modality],
+                                            fatal=False))
+        if isinstance(media, PostMedia) and any(e.part is None and e.score is not None for e in report.evidence):
+            return None
+        return self.stackers.get(modality)
 
     def _run_all(self, media: Media, part: str | None, report: Report) -> None:
         for cls in self._classes:

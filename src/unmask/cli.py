@@ -190,6 +190,9 @@ def scan(
         help="PEM bundle of C2PA signers to trust (Content Credentials from others are 'untrusted').")] = None,
     calibration: Annotated[list[Path] | None, typer.Option(
         "--calibration", metavar="FILE", help="A calibration file from `unmask calibrate` (repeatable).")] = None,
+    fusion: Annotated[str | None, typer.Option(
+        "--fusion", metavar="FILE|none", help="A stacking model from `unmask fuse fit`, or none for the "
+        "fallback rule (default: the packaged model, if any).")] = None,
 ) -> None:
     """Analyse media files and report whether each looks authentic, and why."""
     from .analysis import Analyzer
@@ -211,11 +214,13 @@ def scan(
     outputs = (_output_file(json_out, "--json"), _output_file(html_out, "--html"), _output_dir(artifacts, "--artifacts"))
     options = _trust_options(trust_anchors, registry)
     calibrations = _calibration_files(calibration or [])
+    _check_fusion(fusion)
     analyzer = Analyzer(profile=profile, detectors=chosen, registry=registry, skip_uninstalled=True,
-                        calibrations=calibrations)
+                        calibrations=calibrations, fusion=fusion)
     _announce(err, skipped, analyzer.skipped)
     settings = {"profile": profile, "detectors": chosen, "workers": workers, "skip_uninstalled": True,
-                "keep_arrays": bool(html_out or artifacts), "options": options, "calibrations": calibrations}
+                "keep_arrays": bool(html_out or artifacts), "options": options, "calibrations": calibrations,
+                "fusion": fusion}
     try:
         sink = _scan_into(items, settings, outputs, err, show_progress=not quiet and len(items) >= PROGRESS_AT)
     except OSError as exc:  # disk full, output removed under us, ...
@@ -251,6 +256,17 @@ def _calibration_files(paths: list[Path]) -> dict[str, str]:
         except ValueError as exc:
             raise typer.BadParameter(str(exc), param_hint="--calibration") from exc
     return out
+
+
+def _check_fusion(value: str | None) -> None:
+    """A stacking model file must be readable (a usage error otherwise); "none" turns stacking off."""
+    from .stacking import Stacker
+
+    if value is not None and value.strip().lower() != "none":
+        try:
+            Stacker.load(value)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--fusion") from exc
 
 
 def _scan_into(items: list[Item], settings: dict, outputs: tuple, err: Console, show_progress: bool) -> _Sink:
@@ -362,6 +378,13 @@ def _register_research_commands() -> None:
 
     app.add_typer(bench_app, name="bench", help="Run benchmark protocols and report metrics from the cache.")
     app.command("calibrate")(calibrate)
+    from .stacking_cli import fuse_app
+
+    app.add_typer(fuse_app, name="fuse", help="Stacking fusion: fit one model over all detectors' scores, show it.")
+    from .train.cli import models, train
+
+    app.command("train")(train)
+    app.command("models")(models)
 
 
 _register_research_commands()

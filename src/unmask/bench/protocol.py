@@ -73,14 +73,18 @@ class Protocol:
     threshold: float = 0.5
     slices: list[str] = field(default_factory=list)
     split: str | None = None
+    group_split: dict[str, Any] | None = None  # {test_fraction, seed}: see unmask.datasets.split
     limit: int | None = None
     seed: int = 0
     source: Path | None = None
 
     def load_manifest(self, limit: int | None = None) -> Manifest:
         """The items to run on: the split, then a fixed subset of `limit` items (see `select`)."""
+        from ..datasets.split import group_split
+
         manifest = _read_dataset(self.dataset)
-        items = [i for i in manifest.items if self.split is None or i.split == self.split]
+        items = group_split(manifest.items, **self.group_split) if self.group_split else manifest.items
+        items = [i for i in items if self.split is None or i.split == self.split]
         n = limit if limit is not None else self.limit
         return Manifest(select(items, n), manifest.root, manifest.notes)
 
@@ -91,7 +95,8 @@ class Protocol:
             "name": self.name,
             "dataset": {"manifest": str(ds.manifest) if ds.manifest else None, "adapter": ds.adapter,
                         "root": str(ds.root) if ds.root else None, "options": ds.options},
-            "split": self.split, "limit": self.limit, "detectors": self.detectors,
+            "split": self.split, "group_split": self.group_split, "limit": self.limit,
+            "detectors": self.detectors,
             "perturbations": self.perturbations, "metrics": self.metrics, "threshold": self.threshold,
             "slices": self.slices, "seed": self.seed, "source": str(self.source) if self.source else None,
         }
@@ -166,6 +171,15 @@ def _dataset(data: dict[str, Any], folder: Path, path: Path) -> DatasetSpec:
     return DatasetSpec(adapter=str(ds["adapter"]), root=_path(ds["root"], base), options=options)
 
 
+def _group_split(data: dict[str, Any], path: Path) -> dict[str, Any] | None:
+    spec = data.get("group_split")
+    if spec is None:
+        return None
+    if not isinstance(spec, dict) or set(spec) - {"test_fraction", "seed"}:
+        raise ProtocolError(f"{path}: 'group_split' takes a mapping with 'test_fraction' and 'seed'")
+    return {"test_fraction": float(spec.get("test_fraction", 0.3)), "seed": int(spec.get("seed", 0))}
+
+
 def _checked(proto: Protocol, path: Path) -> Protocol:
     from ..perturb import parse
 
@@ -202,6 +216,7 @@ def load_protocol(path: str | os.PathLike[str]) -> Protocol:
             threshold=float(data.get("threshold", 0.5)),
             slices=_str_list(data, "slices", path, []),
             split=str(data["split"]) if data.get("split") else None,
+            group_split=_group_split(data, path),
             limit=int(limit) if limit is not None else None,
             seed=int(data.get("seed", 0)),
             source=path.resolve(),

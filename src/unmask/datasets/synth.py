@@ -12,8 +12,10 @@ splice (from a donor; hard, feathered or Poisson blending, Perez et al. 2003), c
 copy of the host's own content, non-overlapping; the mask marks the target only, as in CoMoFoD/CASIA),
 blur, noise, sharpen (filters confined to the region), resample (the region rescaled in place, the trace
 Popescu & Farid 2005 look for) and recompress (a region from a JPEG re-save at another quality, on or off
-the 8x8 grid: the aligned / non-aligned double compression of Bianchi & Piva 2012). Every image, edited or
-not, then gets the same final JPEG distribution (`postprocess`), so compression alone never gives the label.
+the 8x8 grid: the aligned / non-aligned double compression of Bianchi & Piva 2012) and inpaint (object
+removal: the region erased and filled from its surroundings by OpenCV's Telea 2004 fast-marching or
+Bertalmio et al. 2001 Navier-Stokes inpainting). Every image, edited or not, then gets the same final JPEG
+distribution (`postprocess`), so compression alone never gives the label.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from PIL import Image, ImageDraw
 
 from .manifest import Item, Manifest
 
-KINDS = ("splice", "copy_move", "blur", "noise", "sharpen", "resample", "recompress")
+KINDS = ("splice", "copy_move", "blur", "noise", "sharpen", "resample", "recompress", "inpaint")
 FORMS = ("rect", "ellipse", "blob")
 BLOBS_FILL = 0.6  # share of its box a blob covers
 MARGIN = 8  # regions keep this far from the border
@@ -245,6 +247,20 @@ def _recompress(host: np.ndarray, rng: np.random.Generator) -> SynthEdit:
     return SynthEdit(_paste(host, layer, mask), mask, "recompress", params)
 
 
+def _inpaint(host: np.ndarray, rng: np.random.Generator) -> SynthEdit:
+    """Object removal: the region filled by OpenCV inpainting from its border inwards, with Telea's fast
+    marching method (Telea 2004) or the Navier-Stokes method (Bertalmio et al. 2001) at random, radius 3-8."""
+    import cv2
+
+    mask, box, form = _region(host.shape[:2], rng)
+    method = ("telea", "ns")[int(rng.integers(2))]
+    radius = int(rng.integers(3, 9))
+    flag = cv2.INPAINT_TELEA if method == "telea" else cv2.INPAINT_NS
+    filled = cv2.inpaint(host, mask.astype(np.uint8) * 255, radius, flag)
+    params = {**_region_params(box, form), "method": method, "radius": radius}
+    return SynthEdit(_paste(host, filled, mask), mask, "inpaint", params)  # outside kept bit-exact
+
+
 def make_edit(host: np.ndarray, donor: np.ndarray | None, kind: str, rng: np.random.Generator) -> SynthEdit:
     """Apply one manipulation `kind` (see KINDS) to an RGB uint8 `host`; `donor` is needed for splice only.
 
@@ -262,6 +278,8 @@ def make_edit(host: np.ndarray, donor: np.ndarray | None, kind: str, rng: np.ran
         return _resample(host, rng)
     if kind == "recompress":
         return _recompress(host, rng)
+    if kind == "inpaint":
+        return _inpaint(host, rng)
     raise ValueError(f"unknown kind {kind!r}; use one of {', '.join(KINDS)}")
 
 

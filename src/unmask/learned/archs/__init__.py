@@ -1,0 +1,1 @@
+"""Network architectures, one per module; each module sets `ARCH` to its ForensicNet class."""

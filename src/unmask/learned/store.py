@@ -1,0 +1,76 @@
+"""Shipped models: `weights/<name>.safetensors` plus a JSON model card `weights/<name>.json`.
+
+The card says what the model is (architecture and its arguments, task, parameter count), how it was made
+(the training config, its digest, date, torch version, the command that reproduces it) and how well it did
+on held-out data. `unmask models` prints the cards; detectors load their model through `load_model`.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from ..errors import UnmaskError
+
+FORMAT = "unmask-model/1"
+
+
+class ModelMissing(UnmaskError):
+    """A model that is not shipped in this installation (unmask never downloads weights)."""
+
+    code = "model_missing"
+
+
+def weights_dir() -> Path:
+    return Path(str(resources.files(__package__).joinpath("weights")))
+
+
+def card_for(cfg: Any, metrics: dict[str, Any], n_params: int, torch_version: str, date: str) -> dict[str, Any]:
+    """The model card of a finished run of TrainConfig `cfg`."""
+    from .net import get_arch
+
+    config = {k: v for k, v in cfg.to_dict().items() if k not in ("source", "folder")}
+    return {
+        "format": FORMAT, "name": cfg.name, "arch": cfg.arch, "arch_kwargs": cfg.arch_kwargs,
+        "task": get_arch(cfg.arch).task, "params": int(n_params),
+        "trained": {"config": config, "config_file": Path(cfg.source or "").name, "digest": cfg.digest(),
+                    "date": date, "torch": torch_version,
+                    "command": f"unmask train {Path(cfg.source or 'CONFIG').name} --out DIR"},
+        "heldout": {k: v for k, v in metrics.items() if k not in ("lr", "seconds")},
+    }
+
+
+def list_models(folder: Path | None = None) -> list[dict[str, Any]]:
+    """The cards of every shipped model (those whose weights file is present), by name."""
+    folder = folder or weights_dir()
+    cards = []
+    for card_path in sorted(folder.glob("*.json")):
+        if card_path.with_suffix(".safetensors").is_file():
+            card = json.loads(card_path.read_text(encoding="utf-8"))
+            card["size_mb"] = round(card_path.with_suffix(".safetensors").stat().st_size / 2**20, 3)
+            cards.append(card)
+    return cards
+
+
+def read_card(name: str, folder: Path | None = None) -> dict[str, Any]:
+    folder = folder or weights_dir()
+    path = folder / f"{name}.json"
+    if not path.is_file() or not path.with_suffix(".safetensors").is_file():
+        raise ModelMissing(f"model {name!r} is not shipped in this installation ({folder}); "
+                           f"train it with `unmask train` and copy model.safetensors / card.json there")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def load_model(name: str, folder: Path | None = None) -> tuple[Any, dict[str, Any]]:
+    """(network in eval mode on the CPU, model card) of shipped model `name`."""
+    from safetensors.torch import load_file
+
+    from .net import build
+
+    folder = folder or weights_dir()
+    card = read_card(name, folder)
+    net = build(card["arch"], card.get("arch_kwargs"))
+    net.load_state_dict(load_file(str(folder / f"{name}.safetensors")))
+    return net.eval(), card

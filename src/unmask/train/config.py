@@ -1,0 +1,103 @@
+"""The training config: a YAML file parsed into a checked `TrainConfig` (errors name the key and file)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..bench.protocol import expand_vars
+from ..errors import UnmaskError
+
+
+class ConfigError(UnmaskError, ValueError):
+    """A training config that cannot be used; the message says which key is wrong and why."""
+
+    code = "config_error"
+
+
+@dataclass
+class TrainConfig:
+    name: str
+    arch: str
+    arch_kwargs: dict[str, Any]
+    train: list[dict[str, Any]]
+    val: list[dict[str, Any]]
+    crop: int = 256
+    augment: dict[str, Any] = field(default_factory=dict)
+    optimizer: dict[str, Any] = field(default_factory=lambda: {"lr": 1e-3, "weight_decay": 1e-4})
+    epochs: int = 10
+    batch_size: int = 16
+    samples_per_epoch: int | None = None
+    mask_weight: float = 1.0
+    workers: int = 0
+    seed: int = 0
+    threshold: float = 0.5
+    source: str | None = None
+    folder: str = "."
+
+    def digest(self) -> str:
+        """A hash of everything that changes the result (not the file's location): resume checks it."""
+        body = {k: v for k, v in asdict(self).items() if k not in ("source", "workers")}
+        return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _need(data: dict[str, Any], key: str, kind: type | tuple[type, ...], where: str) -> Any:
+    if key not in data:
+        raise ConfigError(f"{where}: missing key '{key}'")
+    value = data[key]
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
+        raise ConfigError(f"{where}: '{key}' has the wrong type ({type(value).__name__})")
+    return value
+
+
+def _sources(data: dict[str, Any], key: str, where: str) -> list[dict[str, Any]]:
+    value = data.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(s, dict) and "source" in s for s in value):
+        raise ConfigError(f"{where}: 'data.{key}' must be a list of mappings, each with a 'source' key")
+    return value
+
+
+def parse_config(data: Any, where: str = "config", folder: Path | None = None) -> TrainConfig:
+    """Check a decoded config mapping and build the TrainConfig."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: a training config must be a mapping")
+    model = _need(data, "model", dict, where)
+    sets = _need(data, "data", dict, where)
+    train = _sources(sets, "train", where)
+    if not train:
+        raise ConfigError(f"{where}: 'data.train' lists no source")
+    known = set(TrainConfig.__dataclass_fields__) - {"name", "arch", "arch_kwargs", "train", "val", "source"}
+    unknown = set(data) - known - {"name", "model", "data"}
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
+    cfg = TrainConfig(name=str(data.get("name", "model")), arch=_need(model, "arch", str, f"{where}: model"),
+                      arch_kwargs=dict(model.get("kwargs") or {}), train=train, val=_sources(sets, "val", where),
+                      crop=int(sets.get("crop", 256)), source=where, folder=str(folder or Path(".")),
+                      **{k: data[k] for k in known - {"crop", "folder"} if k in data})
+    for key in ("epochs", "batch_size", "crop"):
+        if int(getattr(cfg, key)) < 1:
+            raise ConfigError(f"{where}: '{key}' must be a positive integer")
+    return cfg
+
+
+def load_config(path: str | os.PathLike[str], overrides: dict[str, Any] | None = None) -> TrainConfig:
+    """Read a YAML config; ${VAR:-default} is expanded and relative data paths hang from its folder."""
+    import yaml
+
+    path = Path(path)
+    try:
+        data = yaml.safe_load(expand_vars(path.read_text(encoding="utf-8")))
+    except OSError as exc:
+        raise ConfigError(f"cannot read training config {path}: {exc.strerror or exc}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({exc})") from None
+    if isinstance(data, dict) and overrides:
+        data.update(overrides)
+    return parse_config(data, str(path), path.parent.resolve())

@@ -1,0 +1,81 @@
+"""Training batches: samples from the config's sources, the same augmentations for every class, a crop.
+
+An epoch is every sample of every source (generators contribute their `n`), shuffled by a permutation drawn
+from (seed, epoch); sample i of epoch e draws all its randomness from rng(seed, epoch, i).
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from .sources import Sample, Source
+
+
+def jpeg(image: np.ndarray, quality: int) -> np.ndarray:
+    buf = io.BytesIO()
+    Image.fromarray(image).save(buf, "JPEG", quality=int(quality))
+    return np.asarray(Image.open(buf).convert("RGB"))
+
+
+def augment(sample: Sample, spec: dict[str, Any], rng: np.random.Generator) -> Sample:
+    """Label-blind augmentations: optional downscale (`resize_p`, `resize: [lo, hi]`), JPEG re-save
+    (`jpeg_p`, `jpeg_quality: [lo, hi]`) and horizontal flip (`flip: true`)."""
+    image, mask = sample.image, sample.mask
+    if rng.random() < spec.get("resize_p", 0.0):
+        f = rng.uniform(*spec.get("resize", (0.5, 0.9)))
+        size = (max(16, round(image.shape[1] * f)), max(16, round(image.shape[0] * f)))
+        image = np.asarray(Image.fromarray(image).resize(size, Image.BILINEAR))
+        if mask is not None:
+            mask = np.asarray(Image.fromarray(mask).resize(size, Image.NEAREST))
+    if rng.random() < spec.get("jpeg_p", 0.0):
+        lo, hi = spec.get("jpeg_quality", (60, 95))
+        image = jpeg(image, int(rng.integers(lo, hi + 1)))
+    if spec.get("flip", False) and rng.random() < 0.5:
+        image = image[:, ::-1]
+        mask = mask[:, ::-1] if mask is not None else None
+    return Sample(image, sample.label, mask)
+
+
+def crop(sample: Sample, size: int, rng: np.random.Generator) -> Sample:
+    """A random size x size crop, reflect-padded when the image is smaller. A crop of a fake that misses
+    every tampered pixel keeps the image label (the mask then says where it is not)."""
+    image, mask = sample.image, sample.mask
+    h, w = image.shape[:2]
+    if h < size or w < size:
+        pad = ((0, max(0, size - h)), (0, max(0, size - w)))
+        image = np.pad(image, (*pad, (0, 0)), mode="reflect")
+        mask = np.pad(mask, pad, mode="constant") if mask is not None else None
+        h, w = image.shape[:2]
+    y, x = int(rng.integers(0, h - size + 1)), int(rng.integers(0, w - size + 1))
+    cut = (slice(y, y + size), slice(x, x + size))
+    return Sample(image[cut], sample.label, mask[cut] if mask is not None else None)
+
+
+class EpochSet:
+    """A torch-style dataset over the sources for one epoch (index -> tensors)."""
+
+    def __init__(self, sources: list[Source], size: int, aug: dict[str, Any], seed: int, epoch: int,
+                 limit: int | None = None) -> None:
+        self.index = [(s, i) for s, src in enumerate(sources) for i in range(len(src))]
+        order = np.random.default_rng([seed, epoch, 0xE]).permutation(len(self.index))
+        self.index = [self.index[k] for k in order[:limit]]
+        self.sources, self.size, self.aug, self.seed, self.epoch = sources, size, aug, seed, epoch
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def __getitem__(self, k: int) -> dict[str, Any]:
+        import torch
+
+        rng = np.random.default_rng([self.seed, self.epoch, k])
+        s, i = self.index[k]
+        sample = crop(augment(self.sources[s].get(i, rng), self.aug, rng), self.size, rng)
+        has_mask = sample.mask is not None
+        mask = sample.mask if has_mask else np.zeros(sample.image.shape[:2], bool)
+        return {"image": torch.from_numpy(np.ascontiguousarray(sample.image)).permute(2, 0, 1).float() / 255.0,
+                "mask": torch.from_numpy(np.ascontiguousarray(mask)).float().unsqueeze(0),
+                "has_mask": torch.tensor(float(has_mask)), "label": torch.tensor(float(sample.label))}
