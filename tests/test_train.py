@@ -41,7 +41,8 @@ def smoke_config(manifest: Path, epochs: int = 2) -> dict:
         "name": "smoke", "model": {"arch": "forensic_unet", "kwargs": {"width": 4}},
         "data": {"crop": 48,
                  "train": [{"source": "synth", "photos": {"manifest": str(manifest)}, "n": 8, "size": 64}],
-                 "val": [{"source": "synth", "photos": {"manifest": str(manifest)}, "n": 4, "size": 64}]},
+                 "val": [{"source": "synth", "photos": {"manifest": str(manifest)}, "n": 4, "size": 64}],
+                 "test": [{"source": "manifest", "manifest": str(manifest), "limit": 2}]},
         "augment": {"jpeg_p": 0.5, "flip": True}, "epochs": epochs, "batch_size": 4, "seed": 3,
     }
 
@@ -90,6 +91,16 @@ def test_group_split_keeps_groups_whole_and_is_stable() -> None:
         or held_out("g3", 0.3, 1) != held_out("g3", 0.3, 2)
 
 
+def test_manifest_source_inner_split_takes_part_of_one_side(photo_manifest: Path) -> None:
+    ctx = Context(photo_manifest.parent, 0)
+    outer = {"source": "manifest", "manifest": str(photo_manifest),
+             "group_split": {"test_fraction": 0.5, "seed": 0}, "split": "train"}
+    side = {it.path for it in build(outer, ctx).items}
+    parts = [{it.path for it in build({**outer, "inner_split": {"test_fraction": 0.5, "seed": 1, "split": p}},
+                                      ctx).items} for p in ("train", "test") if True]
+    assert parts[0] | parts[1] == side and not parts[0] & parts[1]
+
+
 def test_synth_source_is_deterministic_with_exact_masks(photo_manifest: Path) -> None:
     src = build({"source": "synth", "photos": {"manifest": str(photo_manifest)}, "n": 6, "size": 64,
                  "fake_fraction": 1.0}, Context(photo_manifest.parent, 0))
@@ -126,7 +137,7 @@ def test_training_is_deterministic_and_resume_matches_a_straight_run(photo_manif
     assert log[0].startswith("epoch,") and len(log) == 3
     card = json.loads((tmp_path / "straight" / "card.json").read_text())
     assert card["arch"] == "forensic_unet" and card["task"] == "localize" and card["params"] > 0
-    assert "image_auc" in card["heldout"] or "image_accuracy" in card["heldout"]
+    assert card["heldout"]["image_n"] == 2 and "image_accuracy" in card["validation"]
 
 
 def test_resume_refuses_a_different_config(photo_manifest: Path, tmp_path: Path) -> None:
@@ -174,6 +185,6 @@ def test_torchrun_data_parallel_on_cpu(photo_manifest: Path, tmp_path: Path) -> 
            "train", str(config), "--out", str(tmp_path / "ddp"), "--no-progress", "--threads", "1"]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert done.stdout.count('"heldout"') == 1
+    assert done.stdout.count('"test"') == 1
     assert len((tmp_path / "ddp" / "log.csv").read_text().splitlines()) == 2
     assert (tmp_path / "ddp" / "model.safetensors").is_file()

@@ -27,8 +27,10 @@ def weights_dir() -> Path:
     return Path(str(resources.files(__package__).joinpath("weights")))
 
 
-def card_for(cfg: Any, metrics: dict[str, Any], n_params: int, torch_version: str, date: str) -> dict[str, Any]:
-    """The model card of a finished run of TrainConfig `cfg`."""
+def card_for(cfg: Any, validation: dict[str, Any], test: dict[str, Any], n_params: int, torch_version: str,
+             date: str) -> dict[str, Any]:
+    """The model card of a finished run of TrainConfig `cfg`: `test` metrics (data evaluated once, after
+    training) are the held-out figures; `validation` is the last epoch's log row."""
     from .net import get_arch
 
     config = {k: v for k, v in cfg.to_dict().items() if k not in ("source", "folder")}
@@ -38,7 +40,8 @@ def card_for(cfg: Any, metrics: dict[str, Any], n_params: int, torch_version: st
         "trained": {"config": config, "config_file": Path(cfg.source or "").name, "digest": cfg.digest(),
                     "date": date, "torch": torch_version,
                     "command": f"unmask train {Path(cfg.source or 'CONFIG').name} --out DIR"},
-        "heldout": {k: v for k, v in metrics.items() if k not in ("lr", "seconds")},
+        "heldout": test,
+        "validation": {k: v for k, v in validation.items() if k not in ("lr", "seconds")},
     }
 
 

@@ -48,7 +48,7 @@ def train(
     except (UnmaskError, ValueError, OSError) as exc:
         raise _fail(str(exc)) from None
     if distributed()[0] == 0:  # under torchrun only rank 0 reports
-        typer.echo(json.dumps({"out": str(out), "heldout": metrics}, default=str))
+        typer.echo(json.dumps({"out": str(out), **metrics}, default=str))
 
 
 def models(as_json: Annotated[bool, typer.Option("--json", help="Print the model cards as JSON.")] = False,

@@ -26,6 +26,7 @@ class TrainConfig:
     arch_kwargs: dict[str, Any]
     train: list[dict[str, Any]]
     val: list[dict[str, Any]]
+    test: list[dict[str, Any]] = field(default_factory=list)
     crop: int = 256
     augment: dict[str, Any] = field(default_factory=dict)
     optimizer: dict[str, Any] = field(default_factory=lambda: {"lr": 1e-3, "weight_decay": 1e-4})
@@ -33,6 +34,7 @@ class TrainConfig:
     batch_size: int = 16
     samples_per_epoch: int | None = None
     mask_weight: float = 1.0
+    pixel_pos_weight: float = 1.0
     workers: int = 0
     seed: int = 0
     threshold: float = 0.5
@@ -73,12 +75,14 @@ def parse_config(data: Any, where: str = "config", folder: Path | None = None) -
     train = _sources(sets, "train", where)
     if not train:
         raise ConfigError(f"{where}: 'data.train' lists no source")
-    known = set(TrainConfig.__dataclass_fields__) - {"name", "arch", "arch_kwargs", "train", "val", "source"}
+    known = set(TrainConfig.__dataclass_fields__) - {"name", "arch", "arch_kwargs", "train", "val", "test",
+                                                      "source"}
     unknown = set(data) - known - {"name", "model", "data"}
     if unknown:
         raise ConfigError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
     cfg = TrainConfig(name=str(data.get("name", "model")), arch=_need(model, "arch", str, f"{where}: model"),
                       arch_kwargs=dict(model.get("kwargs") or {}), train=train, val=_sources(sets, "val", where),
+                      test=_sources(sets, "test", where),
                       crop=int(sets.get("crop", 256)), source=where, folder=str(folder or Path(".")),
                       **{k: data[k] for k in known - {"crop", "folder"} if k in data})
     for key in ("epochs", "batch_size", "crop"):

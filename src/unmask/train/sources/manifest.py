@@ -1,8 +1,10 @@
 """Labelled files from a manifest (or a dataset folder through an adapter), with their masks.
 
 Config keys: `manifest: PATH` or `adapter: NAME` + `root: PATH`; optional `group_split: {test_fraction,
-seed}` with `split: train|test` to take one side of a group split (unmask.datasets.split); `labels: [real]`
-to keep some labels only; `limit: N` for a fixed label-blind subset (as the bench runner takes it).
+seed}` with `split: train|test` to take one side of a group split (unmask.datasets.split), and
+`inner_split: {test_fraction, seed, split}` to split that side again by group (e.g. a validation part of the
+training groups); `labels: [real]` to keep some labels only; `limit: N` for a fixed label-blind subset (as
+the bench runner takes it).
 """
 
 from __future__ import annotations
@@ -39,6 +41,10 @@ def read_items(spec: dict[str, Any], ctx: Context) -> tuple[list[Item], Manifest
         items = group_split(items, **spec["group_split"])
     if "split" in spec:
         items = [it for it in items if it.split == spec["split"]]
+    if "inner_split" in spec:
+        inner = dict(spec["inner_split"])
+        side = inner.pop("split", "train")
+        items = [it for it in group_split(items, **inner) if it.split == side]
     if "labels" in spec:
         items = [it for it in items if it.label in spec["labels"]]
     items = [it for it in items if it.path]
