@@ -110,6 +110,24 @@ def test_synth_source_is_deterministic_with_exact_masks(photo_manifest: Path) ->
     assert a.mask.shape == a.image.shape[:2] and 0 < a.mask.mean() < 0.5
 
 
+def test_maps_source_adds_detector_maps_once_and_caches_them(photo_manifest: Path, tmp_path: Path) -> None:
+    from unmask.learned.maps import MapMaker
+
+    spec = {"source": "maps", "detectors": ["ela", "jpeg_double_quant"], "cache": str(tmp_path / "cache"),
+            "of": {"source": "synth", "photos": {"manifest": str(photo_manifest)}, "n": 3, "size": 64}}
+    src = build(spec, Context(tmp_path, 0))
+    first = src.get(1, np.random.default_rng(1))
+    again = src.get(1, np.random.default_rng(99))  # from the cache, whatever the epoch's rng
+    assert first.image.shape[2] == 5 and np.array_equal(first.image, again.image)
+    assert np.array_equal(first.mask, again.mask) and len(list((tmp_path / "cache").rglob("*.npz"))) == 1
+    inner = build(spec["of"], Context(tmp_path, 0)).get(1, np.random.default_rng([0, 0x3A9, 1]))
+    import unmask
+
+    assert np.array_equal(first.image[..., 3:], MapMaker(["ela", "jpeg_double_quant"])(unmask.load(inner.data)))
+    with pytest.raises(ValueError, match="'of:'"):
+        build({"source": "maps", "detectors": ["ela"]}, Context(tmp_path, 0))
+
+
 def test_training_is_deterministic_and_resume_matches_a_straight_run(photo_manifest: Path,
                                                                      tmp_path: Path) -> None:
     cfg = parse_config(smoke_config(photo_manifest), folder=tmp_path)

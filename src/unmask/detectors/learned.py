@@ -1,16 +1,29 @@
 """Base class for detectors that run a shipped network (unmask.learned): lazy loading, one place for it.
 
 The network is loaded on first use and kept on the detector instance (one per Analyzer, so no global
-state); its model card travels into the evidence details so a report names the exact weights used.
+state); its model card travels into the evidence details so a report names the exact weights used. The
+detector's version carries a hash of the shipped weights ("1+3fa2c9d1"), so benchmark caches, calibrations
+and the stacking fusion notice a retrained model instead of mixing its scores with the old one's.
 """
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any, ClassVar
 
 import numpy as np
 
 from .base import Detector
+
+
+def weights_hash(model_name: str) -> str:
+    """First 8 hex digits of the SHA-256 of the shipped weights file, or "unshipped"."""
+    from ..learned.store import weights_dir
+
+    path = weights_dir() / f"{model_name}.safetensors"
+    if not path.is_file():
+        return "unshipped"
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:8]
 
 
 class LearnedDetector(Detector):
@@ -20,8 +33,14 @@ class LearnedDetector(Detector):
     extra = "learned"
     requires = ("torch", "safetensors")
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "model_name" in cls.__dict__:
+            cls.version = f"{cls.__dict__.get('version', '1')}+{weights_hash(cls.model_name)}"
+
     def __init__(self) -> None:
         self._net: Any = None
+        self._maps: Any = None
         self.card: dict[str, Any] = {}
 
     def net(self) -> Any:
@@ -31,10 +50,23 @@ class LearnedDetector(Detector):
             self._net, self.card = load_model(self.model_name)
         return self._net
 
-    def run(self, rgb: np.ndarray) -> tuple[float, np.ndarray | None]:
+    def inputs(self, media: Any) -> np.ndarray:
+        """The network's input for an image: RGB, plus the training-free maps it was trained with (if any),
+        computed by those detectors from the file as in training (unmask.learned.maps)."""
+        names = getattr(self.net(), "maps", [])
+        if not names:
+            return media.rgb
+        if self._maps is None:
+            from ..learned.maps import MapMaker
+
+            self._maps = MapMaker(names)
+        return np.concatenate([media.rgb, self._maps(media)], axis=2)
+
+    def run(self, image: np.ndarray) -> tuple[float, np.ndarray | None]:
+        """(P(fake), per-pixel map or None) for the network input `image` (RGB, or `inputs(media)`)."""
         from ..learned.infer import predict_image
 
-        return predict_image(self.net(), rgb)
+        return predict_image(self.net(), image)
 
     def model_details(self) -> dict[str, Any]:
         return {"model": self.model_name, "model_digest": self.card.get("trained", {}).get("digest"),

@@ -7,14 +7,16 @@ import numpy as np
 from .net import ForensicNet
 
 
-def to_tensor(rgb: np.ndarray):  # -> torch.Tensor (1, 3, H, W) in [0, 1]
+def to_tensor(image: np.ndarray):  # -> torch.Tensor (1, C, H, W) in [0, 1]
+    """uint8 (H, W, C) -> float (1, C, H, W) in [0, 1]: RGB, plus any map channels after it."""
     import torch
 
-    return torch.from_numpy(np.array(rgb[..., :3], dtype=np.uint8, copy=True)).permute(2, 0, 1).unsqueeze(0).float() / 255.0
+    return torch.from_numpy(np.array(image, dtype=np.uint8, copy=True)).permute(2, 0, 1).unsqueeze(0).float() / 255.0
 
 
 def predict_image(net: ForensicNet, rgb: np.ndarray) -> tuple[float, np.ndarray | None]:
-    """(P(fake) of the image, per-pixel P(manipulated) at the image's size or None) for uint8 RGB (H, W, 3).
+    """(P(fake) of the image, per-pixel P(manipulated) at the image's size or None) for uint8 RGB (H, W, 3),
+    or RGB plus the map channels a network that takes maps expects (H, W, 3 + K).
 
     The image is reflect-padded at the bottom and right to a multiple of `net.multiple` (replicate-padded when
     it is too small to reflect), never resized: resizing would erase the traces the network reads."""

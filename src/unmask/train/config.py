@@ -43,7 +43,7 @@ class TrainConfig:
 
     def digest(self) -> str:
         """A hash of everything that changes the result (not the file's location): resume checks it."""
-        body = {k: v for k, v in asdict(self).items() if k not in ("source", "workers")}
+        body = {k: v for k, v in asdict(self).items() if k not in ("source", "folder", "workers")}
         return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
     def to_dict(self) -> dict[str, Any]:

@@ -77,5 +77,5 @@ class EpochSet:
         has_mask = sample.mask is not None
         mask = sample.mask if has_mask else np.zeros(sample.image.shape[:2], bool)
         return {"image": torch.from_numpy(np.ascontiguousarray(sample.image)).permute(2, 0, 1).float() / 255.0,
-                "mask": torch.from_numpy(np.ascontiguousarray(mask)).float().unsqueeze(0),
+                "mask": torch.from_numpy(np.array(mask, dtype=bool, copy=True)).float().unsqueeze(0),
                 "has_mask": torch.tensor(float(has_mask)), "label": torch.tensor(float(sample.label))}

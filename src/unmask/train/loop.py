@@ -96,7 +96,7 @@ class Trainer:
                 self.device = f"cuda:{local}"
                 torch.cuda.set_device(local)
             dist.init_process_group("nccl" if self.device.startswith("cuda") else "gloo")
-        ctx = Context(Path(cfg.folder), cfg.seed)
+        ctx = Context(Path(cfg.folder), cfg.seed, Path(out))
         self.train_sources = [build(spec, ctx) for spec in cfg.train]
         self.val_sources = [build(spec, ctx) for spec in cfg.val]
         self.test_sources = [build(spec, ctx) for spec in cfg.test]

@@ -2,7 +2,9 @@
 
 In the spirit of ManTra-Net (Wu et al., CVPR 2019: a feature extractor built on SRM and Bayar constrained
 convolutions), MVSS-Net (Chen et al., ICCV 2021: a noise view beside the RGB view) and MMFusion (Triaridis &
-Mezaris 2024). The stem concatenates normalised RGB, nine SRM residuals and three Bayar residuals; a
+Mezaris 2024: several forensic views fused). The stem concatenates normalised RGB, nine SRM residuals, three
+Bayar residuals and, when `maps` names any, the heatmaps of those training-free detectors (input channels
+after RGB, see unmask.learned.maps); a
 four-level U-Net predicts the mask at half resolution (then upsampled); the image logit comes from the bottleneck (mean and max pooled) and from
 the mask's top-1% logits, so a small confident region can flag an image.
 """
@@ -22,21 +24,23 @@ class ForensicUNet(ForensicNet):
     multiple = 8
     paper = "Wu et al. CVPR 2019 (ManTra-Net); Chen et al. ICCV 2021 (MVSS-Net); Bayar & Stamm 2018"
 
-    def __init__(self, width: int = 16) -> None:
+    def __init__(self, width: int = 16, maps: tuple[str, ...] | list[str] = ()) -> None:
         super().__init__()
         w = width
+        self.maps = list(maps)
         self.srm = SRM()
         self.bayar = BayarConv(3, 3, 5)
         self.enc = nn.ModuleList([
-            nn.Sequential(nn.Conv2d(15, w, 3, padding=1, bias=False), nn.BatchNorm2d(w), nn.ReLU(inplace=True)),
+            nn.Sequential(nn.Conv2d(15 + len(self.maps), w, 3, padding=1, bias=False), nn.BatchNorm2d(w), nn.ReLU(inplace=True)),
             conv_block(w, 2 * w, 2), conv_block(2 * w, 4 * w, 2), conv_block(4 * w, 6 * w, 2)])
         self.dec = nn.ModuleList([conv_block(10 * w, 4 * w), conv_block(6 * w, 2 * w)])
         self.head = nn.Conv2d(2 * w, 1, 1)
         self.cls = nn.Linear(12 * w + 1, 1)
 
     def stem(self, x: Tensor) -> Tensor:
-        rgb = (x - 0.5) / 0.25
-        return torch.cat([rgb, self.srm(x) * 16.0, self.bayar(x) * 16.0], dim=1)
+        rgb, maps = x[:, :3], x[:, 3:]
+        return torch.cat([(rgb - 0.5) / 0.25, self.srm(rgb) * 16.0, self.bayar(rgb) * 16.0, (maps - 0.5) * 2.0],
+                         dim=1)
 
     def forward(self, x: Tensor) -> dict[str, Tensor]:
         feats, h = [], self.stem(x)

@@ -17,11 +17,14 @@ import numpy as np
 
 @dataclass
 class Sample:
-    """One training example: RGB uint8 (H, W, 3), label 1 = fake, and the tampered-pixel mask when known."""
+    """One training example: RGB uint8 (H, W, 3) (or RGB plus extra map channels, see sources.maps), label
+    1 = fake, the tampered-pixel mask when known, and the encoded file it was decoded from when there is one
+    (detectors that read JPEG tables need the file, not the pixels)."""
 
     image: np.ndarray
     label: int
     mask: np.ndarray | None = None
+    data: bytes | None = None
 
 
 class Source(Protocol):
@@ -32,10 +35,12 @@ class Source(Protocol):
 
 @dataclass
 class Context:
-    """What every source may need: the config's folder (relative paths hang from it) and the run seed."""
+    """What every source may need: the config's folder (relative paths hang from it), the run seed, and the
+    run's output folder (for caches) when there is one."""
 
     folder: Path
     seed: int
+    out: Path | None = None
 
 
 def kinds() -> list[str]:

@@ -77,13 +77,14 @@ class ManifestSource:
 
     def get(self, index: int, rng: np.random.Generator) -> Sample:
         item = self.items[index]
-        image = read_rgb(self.manifest.resolve(item.path))
+        path = self.manifest.resolve(item.path)
+        image = read_rgb(path)
         mask = None
         if item.label == "fake" and item.mask:
             mask = read_mask(self.manifest.resolve(item.mask), image.shape[:2])
         elif item.label == "real":
             mask = np.zeros(image.shape[:2], bool)
-        return Sample(image, item.y, mask)
+        return Sample(image, item.y, mask, path.read_bytes())
 
 
 def build(spec: dict[str, Any], ctx: Context) -> ManifestSource:

@@ -65,7 +65,7 @@ class SynthSource:
         image = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
         if mask.shape != image.shape[:2]:
             mask = np.asarray(Image.fromarray(mask).resize(tuple(post["size"]), Image.NEAREST))
-        return Sample(image, int(fake), mask)
+        return Sample(image, int(fake), mask, data)
 
 
 def build(spec: dict[str, Any], ctx: Context) -> SynthSource:

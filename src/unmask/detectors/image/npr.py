@@ -1,0 +1,64 @@
+"""AI-generated image detection from neighbouring-pixel residuals: the shipped `npr` network.
+
+Tan et al. (CVPR 2024): the up-sampling layers of generator decoders correlate neighbouring pixels, and the
+image minus its 2x nearest down-up copy (NPR) exposes it for GANs and diffusion models alike. The network
+(unmask.learned.archs.npr) was trained by `unmask train configs/train/npr.yaml` on real photos and on fakes
+simulated from them by random up-sampling decoders, never on AI images; docs/benchmarks/ai_images.md has its
+scores on real AI images. It runs at the image's own resolution: resizing would erase the trace it reads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ...errors import NotApplicable
+from ...media import ImageMedia
+from ..evidence import Evidence
+from ..learned import LearnedDetector
+
+MIN_SIDE = 64
+
+
+@dataclass
+class AIImageOutput:
+    """Native output: the network's probability that the image was made by a generative model."""
+
+    probability: float
+
+
+def check_size(media: ImageMedia, min_side: int, what: str) -> None:
+    if min(media.height, media.width) < min_side:
+        raise NotApplicable(f"the image is {media.width}x{media.height}: {what} needs at least {min_side} px "
+                            "on each side")
+
+
+def ai_evidence(detector: LearnedDetector, native: AIImageOutput, what: str) -> Evidence:
+    """Evidence of an image-level AI-generation classifier: score, attribution and one plain sentence."""
+    p = native.probability
+    verdict = "looks AI-generated" if p >= 0.5 else "shows no clear sign of AI generation"
+    summary = f"A model that reads the {what} left by AI image generators says this image {verdict} " \
+              f"(probability {p:.2f})."
+    held = detector.card.get("heldout", {})
+    return Evidence(score=p, summary=summary, attribution={"ai-generated": p},
+                    details={**detector.model_details(), "heldout_auc_simulated": held.get("image_auc")})
+
+
+class NPRDetector(LearnedDetector):
+    name = "npr"
+    version = "1"
+    model_name = "npr"
+    modalities = ("image",)
+    outputs = ("score", "attribution")
+    profiles = ("default", "thorough")
+    paper = "Tan et al. CVPR 2024, 'Rethinking the Up-Sampling Operations in CNN-based Generative Network'"
+    description = ("Learned AI-generated image detector on neighbouring-pixel residuals (NPR), trained only on "
+                   "simulated up-sampling fakes; weak on real AI images: AUC 0.59 on aigi_photos (dev), below "
+                   "the 0.85 target (docs/benchmarks/ai_images.md).")
+
+    def predict(self, media: ImageMedia) -> AIImageOutput:
+        check_size(media, MIN_SIDE, "the NPR model")
+        prob, _ = self.run(media.rgb)
+        return AIImageOutput(prob)
+
+    def to_evidence(self, native: AIImageOutput, media: ImageMedia) -> Evidence:
+        return ai_evidence(self, native, "pixel-neighbour patterns")
