@@ -7,7 +7,9 @@ aigi_photos (dev), so that the fusion learns how far to trust the AI-image detec
 Edits: hosts are the real images of MediaEval VMU 2016 (dev) whose short side is at least 400 px;
 unmask.datasets.synth.generate makes `--edits` items (half authentic, half edited with one of its kinds,
 exact masks). aigi_photos: every image is first brought to 512x512 (shortest side resized to 512, Lanczos,
-centre crop), which removes that set's size shortcut (every fake is 559 px). Every file, whatever its class
+centre crop), which removes that set's size shortcut (every fake is 559 px); each real photo also gives a
+512x512 centre crop at its native resolution (camera originals are common in practice, and the AI-image
+detectors misread native camera pixels: docs/benchmarks/ai_images.md). Every file, whatever its class
 or origin, is then encoded by synth.postprocess (JPEG quality uniform in 70-95, sometimes downscaled), so
 format, size and quality carry no label. Writes OUT_DIR/manifest.csv (group = host photo, or for aigi the
 generator / the photo). Caveat: `npr` and `spectral_residual` saw the MediaEval photos as reals in training.
@@ -42,12 +44,14 @@ def host_photos(data: Path) -> list[Path]:
     return sorted(keep)
 
 
-def square(path: Path, side: int = 512) -> np.ndarray:
-    """The image with its shortest side resized to `side` (Lanczos), centre-cropped to side x side."""
+def square(path: Path, side: int = 512, resize: bool = True) -> np.ndarray:
+    """A side x side centre crop, after resizing the shortest side to `side` (Lanczos) when `resize`."""
     with Image.open(path) as im:
         im = im.convert("RGB")
         scale = side / min(im.size)
-        im = im.resize((max(side, round(im.width * scale)), max(side, round(im.height * scale))), Image.LANCZOS)
+        if resize:
+            im = im.resize((max(side, round(im.width * scale)), max(side, round(im.height * scale))),
+                           Image.LANCZOS)
         x, y = (im.width - side) // 2, (im.height - side) // 2
         return np.asarray(im.crop((x, y, x + side, y + side)))
 
@@ -57,14 +61,16 @@ def aigi_items(data: Path, out: Path, seed: int) -> list[Item]:
     (out / "aigi").mkdir(parents=True, exist_ok=True)
     items = []
     for i, it in enumerate(manifest.items):
-        rng = np.random.default_rng([seed, 0xA1, i])
-        encoded, post = postprocess(square(manifest.resolve(it.path)), rng)
-        name = f"aigi/{it.label}_{i:03d}.jpg"
-        (out / name).write_bytes(encoded)
-        source = it.attrs.get("generator") if it.label == "fake" else Path(it.path).stem
-        items.append(Item(path=name, label=it.label, label_raw=it.attrs.get("generator") or "real",
-                          group=f"aigi:{source}", attrs={"manipulation": "ai-generated" if it.y else "",
-                                                         "post": post}))
+        versions = [("", True)] + ([("native_", False)] if it.label == "real" else [])
+        for k, (tag, resize) in enumerate(versions):
+            rng = np.random.default_rng([seed, 0xA1, i, k])
+            encoded, post = postprocess(square(manifest.resolve(it.path), resize=resize), rng)
+            name = f"aigi/{tag}{it.label}_{i:03d}.jpg"
+            (out / name).write_bytes(encoded)
+            source = it.attrs.get("generator") if it.label == "fake" else Path(it.path).stem
+            items.append(Item(path=name, label=it.label, label_raw=it.attrs.get("generator") or "real",
+                              group=f"aigi:{source}", attrs={"manipulation": "ai-generated" if it.y else "",
+                                                             "native": not resize, "post": post}))
     return items
 
 
