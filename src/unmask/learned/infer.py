@@ -24,6 +24,9 @@ def predict_image(net: ForensicNet, rgb: np.ndarray) -> tuple[float, np.ndarray 
     from torch.nn import functional as F
 
     h, w = rgb.shape[:2]
+    expected = 3 + len(getattr(net, "maps", []))
+    if rgb.ndim != 3 or rgb.shape[2] != expected:
+        raise ValueError(f"this network takes {expected} input channels (RGB + its maps), got shape {rgb.shape}")
     m = net.multiple
     x = to_tensor(rgb)
     ph, pw = (-h) % m, (-w) % m

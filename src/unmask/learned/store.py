@@ -2,7 +2,8 @@
 
 The card says what the model is (architecture and its arguments, task, parameter count), how it was made
 (the training config, its digest, date, torch version, the command that reproduces it) and how well it did
-on held-out data. `unmask models` prints the cards; detectors load their model through `load_model`.
+on held-out data (`heldout`: the config's test split, written by training). `benchmarks`, added when the
+model is shipped, holds the headline results of the benchmark scripts in docs/benchmarks, with their source. `unmask models` prints the cards; detectors load their model through `load_model`.
 """
 
 from __future__ import annotations
@@ -31,15 +32,19 @@ def card_for(cfg: Any, validation: dict[str, Any], test: dict[str, Any], n_param
              date: str) -> dict[str, Any]:
     """The model card of a finished run of TrainConfig `cfg`: `test` metrics (data evaluated once, after
     training) are the held-out figures; `validation` is the last epoch's log row."""
+    import os
+
     from .net import get_arch
 
     config = {k: v for k, v in cfg.to_dict().items() if k not in ("source", "folder")}
+    source = Path(cfg.source or "CONFIG")
+    shown = os.path.relpath(source) if source.is_absolute() or source.exists() else str(source)
     return {
         "format": FORMAT, "name": cfg.name, "arch": cfg.arch, "arch_kwargs": cfg.arch_kwargs,
         "task": get_arch(cfg.arch).task, "params": int(n_params),
         "trained": {"config": config, "config_file": Path(cfg.source or "").name, "digest": cfg.digest(),
                     "date": date, "torch": torch_version,
-                    "command": f"unmask train {Path(cfg.source or 'CONFIG').name} --out DIR"},
+                    "command": f"unmask train {shown} --out DIR"},
         "heldout": test,
         "validation": {k: v for k, v in validation.items() if k not in ("lr", "seconds")},
     }

@@ -65,7 +65,10 @@ def models(as_json: Annotated[bool, typer.Option("--json", help="Print the model
         return
     for card in cards:
         held = card.get("heldout", {})
-        shown = ", ".join(f"{k} {v:.3f}" for k, v in held.items() if isinstance(v, float) and k != "epoch")
+        keys = ("image_auc", "image_ap", "image_accuracy", "pixel_f1", "pixel_auc")
+        shown = ", ".join(f"{k} {held[k]:.3f}" for k in keys if isinstance(held.get(k), float))
         typer.echo(f"{card['name']}: {card['arch']} ({card['task']}), {card['params']:,} parameters, "
                    f"{card['size_mb']} MB; trained {card['trained']['date']} by `{card['trained']['command']}`"
-                   + (f"\n    held-out: {shown}" if shown else ""))
+                   + (f"\n    held-out split of its config: {shown}" if shown else ""))
+        for bench in card.get("benchmarks", []):
+            typer.echo(f"    {bench['data']}: {bench['result']} ({bench['source']})")

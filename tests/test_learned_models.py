@@ -1,0 +1,71 @@
+"""Shipped models: cards complete and tied to their configs, weights load, outputs pinned (golden), detectors
+run them. Golden values come from tests/assets/make_learned_golden.py."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("safetensors")
+
+from unmask.learned.store import list_models, load_model
+
+ROOT = Path(__file__).resolve().parents[1]
+ASSETS = Path(__file__).with_name("assets")
+GOLDEN = json.loads((ASSETS / "learned_golden.json").read_text())
+CARDS = {card["name"]: card for card in list_models()}
+SHIPPED = ["forensic_unet", "npr", "spectral"]
+
+
+def _golden_module():
+    spec = importlib.util.spec_from_file_location("make_learned_golden", ASSETS / "make_learned_golden.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["make_learned_golden"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_expected_models_are_shipped_and_small() -> None:
+    assert sorted(CARDS) == sorted(SHIPPED)
+    assert sum(card["size_mb"] for card in CARDS.values()) < 50
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_card_is_complete_and_matches_its_config(name: str) -> None:
+    pytest.importorskip("yaml")
+    from unmask.train.config import load_config
+
+    card = CARDS[name]
+    assert card["format"] == "unmask-model/1" and card["params"] > 0
+    assert card["heldout"] and card["trained"]["command"].startswith("unmask train")
+    cfg = load_config(ROOT / "configs" / "train" / f"{name}.yaml")
+    assert cfg.digest() == card["trained"]["digest"], "the shipped weights were not trained from this config"
+    assert cfg.arch == card["arch"] and cfg.arch_kwargs == card["arch_kwargs"]
+
+
+@pytest.mark.parametrize("name", sorted(GOLDEN))
+def test_outputs_match_the_golden_values(name: str) -> None:
+    from unmask.learned.infer import predict_image
+
+    golden = _golden_module()
+    net, _ = load_model(name)
+    prob, mask = predict_image(net, golden.model_input(net, golden.golden_input()))
+    assert prob == pytest.approx(GOLDEN[name]["probability"], abs=1e-4)
+    if "map_mean" in GOLDEN[name]:
+        assert float(mask.mean()) == pytest.approx(GOLDEN[name]["map_mean"], abs=1e-4)
+
+
+def test_forensic_unet_detector_maps_at_input_resolution() -> None:
+    import unmask
+
+    report = unmask.analyze(ASSETS / "watermark_sd1.png", detectors=["forensic_unet"])
+    [ev] = [e for e in report.evidence if e.detector == "forensic_unet"]
+    assert 0.0 <= ev.score <= 1.0 and ev.details["model"] == "forensic_unet"
+    heat = report.maps[ev.heatmap.name]
+    assert heat.shape == (report.media.height, report.media.width) and heat.dtype == np.float32
