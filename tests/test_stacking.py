@@ -172,14 +172,24 @@ def _ev(name: str, score: float | None, summary: str | None = None, **kw) -> Evi
 
 
 def test_fuse_with_a_stacker_gives_its_calibrated_probability():
-    evidence = [_ev("beta", 0.2), _ev("alpha", 0.9), _ev("other", 0.99), _ev("meta", None, "No metadata.")]
+    evidence = [_ev("beta", 0.2), _ev("alpha", 0.9), _ev("other", 0.6), _ev("meta", None, "No metadata.")]
     verdict, reasons = fuse(evidence, stacker=_model())
     assert verdict.calibrated and verdict.probability == pytest.approx(_p(0.9, 0.2))
     assert verdict.label == "manipulated"  # 0.96 >= 0.7
     # ordered by contribution (alpha raised the log-odds, beta lowered them); the unknown detector is listed
-    assert reasons == ["alpha says 0.9", "beta says 0.2", "other says 0.99", "No metadata."]
+    assert reasons == ["alpha says 0.9", "beta says 0.2", "other says 0.6", "No metadata."]
     fallback, _ = fuse(evidence)
-    assert not fallback.calibrated and fallback.probability == pytest.approx(0.99)
+    assert not fallback.calibrated and fallback.probability == pytest.approx(0.9)
+
+
+def test_a_strong_finding_the_model_does_not_combine_is_not_silenced():
+    metadata = _ev("metadata", 0.9, "Written by an AI image generator.", attribution={"ai-generated": 1.0})
+    verdict, reasons = fuse([_ev("alpha", 0.2), _ev("beta", 0.3), metadata], stacker=_model())
+    assert verdict.label == "ai-generated" and verdict.probability == pytest.approx(0.9)
+    assert not verdict.calibrated and reasons[0] == "Written by an AI image generator."
+    weaker = _ev("metadata", 0.9, "Edited.")  # below what the model says: the model's probability stands
+    verdict, _ = fuse([_ev("alpha", 0.99), weaker], stacker=_model())
+    assert verdict.calibrated and verdict.probability == pytest.approx(_p(0.99, 0.5))
 
 
 def test_fuse_with_a_stacker_labels_and_ai_attribution():

@@ -117,6 +117,14 @@ class Analyzer:
             return None
         return self.stackers.get(modality)
 
+    def _evidence(self, cls: type[Detector], media: Media) -> Evidence:
+        """Run one detector; with default settings its evidence is shared through the media's cache under
+        `evidence_key`, so a detector that reads another's map (unmask.learned.maps) does not run it twice."""
+        detector = self._instance(cls)
+        if self.options.get(cls.name):
+            return detector.analyze(media)
+        return media.shared(evidence_key(cls), lambda: detector.analyze(media))
+
     def _run_all(self, media: Media, part: str | None, report: Report) -> None:
         for cls in self._classes:
             if media.kind not in cls.modalities:
@@ -126,7 +134,7 @@ class Analyzer:
                 continue
             t = time.perf_counter()
             try:
-                evidence = self._instance(cls).analyze(media)
+                evidence = self._evidence(cls, media)
             except NotApplicable as exc:
                 evidence = Evidence(score=None, summary=f"Not applicable: {exc}")
                 evidence.details["not_applicable"] = True
@@ -142,6 +150,11 @@ class Analyzer:
                 _add_evidence(report, cls, evidence, part, time.perf_counter() - t)
             except Exception as exc:  # malformed evidence (e.g. a bad segment) is that detector's failure
                 report.errors.append(_detector_failed(cls, exc, "returned evidence that could not be reported"))
+
+
+def evidence_key(cls: type[Detector]) -> str:
+    """The media-cache key of a default-settings detector's evidence (name and version)."""
+    return f"evidence:{cls.name}:{cls.version}"
 
 
 def _detector_failed(cls: type[Detector], exc: Exception, what: str = "failed") -> ErrorEntry:

@@ -7,6 +7,9 @@ reads each detector's raw score (before any per-detector calibration); detectors
 out of the probability but still give reasons. The label uses the fixed cut-offs below; `ai-generated` when
 the detector that raised the log-odds most attributes the media to an AI generator. A post's image parts are
 each scored by the model and the post takes the highest probability (`calibrated` only with one part).
+A strong finding (score >= 0.7) from a detector the model does not combine, such as generator parameters
+written into the metadata, is not silenced by the model: when it exceeds the model's probability it sets the
+verdict as in the fallback rule (`calibrated: false`) and comes first among the reasons.
 
 Without a model (none shipped yet, none given, or one fitted on other detector versions), fusion is the
 documented fallback below and says `calibrated: false` (unless exactly one detector gave a score and that
@@ -124,6 +127,13 @@ def _fuse_stacked(evidence: list[EvidenceEntry], stacker: Stacker,
     if stacked is None:
         return None
     p, support, n_parts = stacked
+    strong = [e for e in evidence if id(e) not in support and e.score is not None and _score(e) >= MANIPULATED_AT]
+    if strong and max(map(_score, strong)) > p:
+        first = max(strong, key=_score)
+        label = _label(first, _score(first))
+        reasons = _stacked_reasons(label, evidence, support, fact_detectors)
+        reasons.remove(first.summary)
+        return Verdict(label=label, probability=_score(first), calibrated=False), [first.summary, *reasons]
     top = max((e for e in evidence if id(e) in support), key=lambda e: support[id(e)])
     label = _label(top, p)
     verdict = Verdict(label=label, probability=min(1.0, max(0.0, p)), calibrated=n_parts == 1)

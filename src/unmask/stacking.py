@@ -385,6 +385,8 @@ def resolve(detectors: Sequence[tuple[str, str, Sequence[str]]], given: Any = No
     running = {name: version for name, version, _ in detectors}
     usable = {}
     for modality, model in chosen.items():
+        if given is None and any(n not in running for n in model.detectors):
+            continue  # a profile or --detectors list that runs a subset: the fallback rule, no note needed
         why = model.problem(running)
         if why:
             notes[modality] = why

@@ -19,7 +19,8 @@ from ..media import ImageMedia
 
 class MapMaker:
     """Runs the named detectors (default settings) and stacks their heatmaps (H, W, K) as uint8 0..255;
-    a detector without a map for this image (not applicable, no heatmap) contributes zeros."""
+    a detector without a map for this image (not applicable, no heatmap) contributes zeros. Evidence the
+    Analyzer already computed for this media (or will reuse) is shared through the media cache."""
 
     def __init__(self, names: Sequence[str]) -> None:
         from ..detectors import Registry
@@ -30,9 +31,11 @@ class MapMaker:
 
     def __call__(self, media: ImageMedia) -> np.ndarray:
         out = np.zeros((media.height, media.width, len(self._detectors)), np.uint8)
+        from ..analysis import evidence_key
+
         for k, det in enumerate(self._detectors):
             try:
-                heat = det.analyze(media).heatmap
+                heat = media.shared(evidence_key(type(det)), lambda det=det: det.analyze(media)).heatmap
             except (NotApplicable, UnmaskError):
                 continue
             if heat is not None and heat.shape == out.shape[:2]:
