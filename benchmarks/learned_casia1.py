@@ -71,11 +71,11 @@ def quality_baseline(run, protocol) -> dict:
             **binary_summary(y, p, 0.5)}
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", type=Path, default=ROOT / "bench-out" / "casia1-heldout")
     ap.add_argument("--doc", type=Path, default=ROOT / "docs" / "benchmarks" / "learned_casia1.md")
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     protocol = load_protocol(ROOT / "protocols" / "casia1_heldout.yaml")
     run_protocol(protocol, args.out)
     run = load_run(args.out)
@@ -97,7 +97,8 @@ def main() -> None:
     lines += markdown_table(tables["localization"], LOCAL)
     args.doc.write_text("\n".join(lines), encoding="utf-8")
     print(f"wrote {args.doc}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())
