@@ -9,11 +9,14 @@ and the stacking fusion notice a retrained model instead of mixing its scores wi
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
 
+from ..errors import NotApplicable
 from .base import Detector
+from .evidence import Evidence
 
 
 def weights_hash(model_name: str) -> str:
@@ -71,3 +74,30 @@ class LearnedDetector(Detector):
     def model_details(self) -> dict[str, Any]:
         return {"model": self.model_name, "model_digest": self.card.get("trained", {}).get("digest"),
                 "model_date": self.card.get("trained", {}).get("date")}
+
+
+# Shared by the image-level AI-generation classifiers (npr, spectral_residual).
+
+
+@dataclass
+class AIImageOutput:
+    """Native output: the network's probability that the image was made by a generative model."""
+
+    probability: float
+
+
+def check_size(media: Any, min_side: int, what: str) -> None:
+    if min(media.height, media.width) < min_side:
+        raise NotApplicable(f"the image is {media.width}x{media.height}: {what} needs at least {min_side} px "
+                            "on each side")
+
+
+def ai_evidence(detector: LearnedDetector, native: AIImageOutput, what: str) -> Evidence:
+    """Evidence of an image-level AI-generation classifier: score, attribution and one plain sentence."""
+    p = native.probability
+    verdict = "looks AI-generated" if p >= 0.5 else "shows no clear sign of AI generation"
+    summary = f"A model that reads the {what} left by AI image generators says this image {verdict} " \
+              f"(probability {p:.2f})."
+    held = detector.card.get("heldout", {})
+    return Evidence(score=p, summary=summary, attribution={"ai-generated": p},
+                    details={**detector.model_details(), "heldout_auc_simulated": held.get("image_auc")})

@@ -9,38 +9,11 @@ scores on real AI images. It runs at the image's own resolution: resizing would 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from ...errors import NotApplicable
 from ...media import ImageMedia
 from ..evidence import Evidence
-from ..learned import LearnedDetector
+from ..learned import AIImageOutput, LearnedDetector, ai_evidence, check_size
 
 MIN_SIDE = 64
-
-
-@dataclass
-class AIImageOutput:
-    """Native output: the network's probability that the image was made by a generative model."""
-
-    probability: float
-
-
-def check_size(media: ImageMedia, min_side: int, what: str) -> None:
-    if min(media.height, media.width) < min_side:
-        raise NotApplicable(f"the image is {media.width}x{media.height}: {what} needs at least {min_side} px "
-                            "on each side")
-
-
-def ai_evidence(detector: LearnedDetector, native: AIImageOutput, what: str) -> Evidence:
-    """Evidence of an image-level AI-generation classifier: score, attribution and one plain sentence."""
-    p = native.probability
-    verdict = "looks AI-generated" if p >= 0.5 else "shows no clear sign of AI generation"
-    summary = f"A model that reads the {what} left by AI image generators says this image {verdict} " \
-              f"(probability {p:.2f})."
-    held = detector.card.get("heldout", {})
-    return Evidence(score=p, summary=summary, attribution={"ai-generated": p},
-                    details={**detector.model_details(), "heldout_auc_simulated": held.get("image_auc")})
 
 
 class NPRDetector(LearnedDetector):

@@ -12,8 +12,7 @@ from __future__ import annotations
 
 from ...media import ImageMedia
 from ..evidence import Evidence
-from ..learned import LearnedDetector
-from .npr import AIImageOutput, ai_evidence, check_size
+from ..learned import AIImageOutput, LearnedDetector, ai_evidence, check_size
 
 MIN_SIDE = 64
 
