@@ -158,12 +158,30 @@ def test_training_is_deterministic_and_resume_matches_a_straight_run(photo_manif
     assert card["heldout"]["image_n"] == 2 and "image_accuracy" in card["validation"]
 
 
+def test_tensorboard_is_optional(photo_manifest: Path, tmp_path: Path) -> None:
+    cfg = parse_config({**smoke_config(photo_manifest, epochs=1), "tensorboard": True}, folder=tmp_path)
+    assert cfg.digest() == parse_config(smoke_config(photo_manifest, epochs=1), folder=tmp_path).digest()
+    messages: list[str] = []
+    Trainer(cfg, tmp_path / "run", progress=False, echo=messages.append).run()
+    try:
+        import tensorboard  # noqa: F401
+    except ImportError:
+        assert any("tensorboard package is not installed" in m for m in messages)
+    else:
+        assert any((tmp_path / "run" / "tensorboard").iterdir())
+    assert (tmp_path / "run" / "log.csv").is_file()
+
+
 def test_resume_refuses_a_different_config(photo_manifest: Path, tmp_path: Path) -> None:
     cfg = parse_config(smoke_config(photo_manifest, epochs=1), folder=tmp_path)
     Trainer(cfg, tmp_path / "run", progress=False, echo=lambda s: None).run()
     other = parse_config({**smoke_config(photo_manifest, epochs=1), "seed": 4}, folder=tmp_path)
     with pytest.raises(ConfigError, match="different config"):
         Trainer(other, tmp_path / "run", progress=False, echo=lambda s: None).run()
+    wider = smoke_config(photo_manifest, epochs=1)  # another architecture: refused before loading tensors
+    wider["model"]["kwargs"]["width"] = 8
+    with pytest.raises(ConfigError, match="different config"):
+        Trainer(parse_config(wider, folder=tmp_path), tmp_path / "run", progress=False, echo=lambda s: None).run()
 
 
 def test_cli_trains_and_the_model_loads_like_a_shipped_one(photo_manifest: Path, tmp_path: Path) -> None:

@@ -54,13 +54,20 @@ def save_checkpoint(folder: Path, model: Any, optimizer: Any, state: dict[str, A
     write_json(state, folder / "state.json")
 
 
+def read_state(folder: Path) -> dict[str, Any] | None:
+    """The checkpoint's state.json (epoch, config digest, log), or None when there is no checkpoint."""
+    if not (folder / "state.json").is_file():
+        return None
+    return json.loads((folder / "state.json").read_text(encoding="utf-8"))
+
+
 def load_checkpoint(folder: Path, model: Any, optimizer: Any) -> dict[str, Any] | None:
     """Restore model and optimiser from `folder`; the saved state, or None when there is no checkpoint."""
     from safetensors.torch import load_file
 
-    if not (folder / "state.json").is_file():
+    state = read_state(folder)
+    if state is None:
         return None
-    state = json.loads((folder / "state.json").read_text(encoding="utf-8"))
     model.load_state_dict(load_file(str(folder / "checkpoint.safetensors")))
     rest = json.loads((folder / "optimizer.json").read_text(encoding="utf-8"))
     tensors = load_file(str(folder / "optimizer.safetensors"))

@@ -36,6 +36,7 @@ class TrainConfig:
     mask_weight: float = 1.0
     pixel_pos_weight: float = 1.0
     workers: int = 0
+    tensorboard: bool = False
     seed: int = 0
     threshold: float = 0.5
     source: str | None = None
@@ -43,7 +44,7 @@ class TrainConfig:
 
     def digest(self) -> str:
         """A hash of everything that changes the result (not the file's location): resume checks it."""
-        body = {k: v for k, v in asdict(self).items() if k not in ("source", "folder", "workers")}
+        body = {k: v for k, v in asdict(self).items() if k not in ("source", "folder", "workers", "tensorboard")}
         return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
     def to_dict(self) -> dict[str, Any]:

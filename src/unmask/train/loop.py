@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from .checkpoint import load_checkpoint, save_checkpoint, save_tensors, write_json
+from .checkpoint import load_checkpoint, read_state, save_checkpoint, save_tensors, write_json
 from .config import ConfigError, TrainConfig
 from .data import EpochSet
 from .sources import Context, Sample, Source, build
@@ -116,12 +116,13 @@ class Trainer:
 
     def resume(self) -> int:
         """Load the checkpoint in `out` if there is one for this config; the first epoch still to run."""
-        state = load_checkpoint(self.out / "checkpoint", self.net, self.opt)
-        if state is None:
+        found = read_state(self.out / "checkpoint")
+        if found is None:
             return 0
-        if state.get("digest") != self.cfg.digest():
+        if found.get("digest") != self.cfg.digest():  # checked before any tensor is loaded
             raise ConfigError(f"{self.out} holds a checkpoint of a different config; use another --out, or "
                               "--no-resume to start over there")
+        state = load_checkpoint(self.out / "checkpoint", self.net, self.opt)
         self.log = state.get("log", [])
         self.echo(f"resuming after epoch {state['epoch'] + 1} of {self.cfg.epochs}")
         return int(state["epoch"]) + 1
@@ -192,7 +193,26 @@ class Trainer:
         save_checkpoint(self.out / "checkpoint", self.net, self.opt,
                         {"epoch": epoch, "digest": self.cfg.digest(), "log": self.log})
         self.echo(" ".join(f"{k}={_fmt(metrics.get(k))}" for k in LOG_FIELDS if k in metrics))
+        self._tensorboard(metrics)
         return metrics
+
+    def _tensorboard(self, metrics: dict[str, Any]) -> None:
+        """With `tensorboard: true`, the epoch's numbers also go to `out/tensorboard/` (needs the
+        tensorboard package; without it, one note and the CSV log only)."""
+        if not self.cfg.tensorboard:
+            return
+        if getattr(self, "_writer", None) is None:
+            try:
+                from torch.utils.tensorboard import SummaryWriter
+            except ImportError:
+                self.echo("tensorboard: the tensorboard package is not installed; logging to log.csv only")
+                self.cfg.tensorboard = False
+                return
+            self._writer = SummaryWriter(str(self.out / "tensorboard"))
+        for key, value in metrics.items():
+            if isinstance(value, int | float) and key != "epoch":
+                self._writer.add_scalar(key, value, int(metrics["epoch"]))
+        self._writer.flush()
 
     def _barrier(self) -> None:
         if self.world > 1:
