@@ -4,6 +4,7 @@ run them. Golden values come from tests/assets/make_learned_golden.py."""
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import json
 import sys
 from pathlib import Path
@@ -69,3 +70,44 @@ def test_forensic_unet_detector_maps_at_input_resolution() -> None:
     assert 0.0 <= ev.score <= 1.0 and ev.details["model"] == "forensic_unet"
     heat = report.maps[ev.heatmap.name]
     assert heat.shape == (report.media.height, report.media.width) and heat.dtype == np.float32
+
+
+def test_tile_starts_cover_the_image_with_overlap() -> None:
+    from unmask.learned.infer import tile_starts
+
+    assert tile_starts(900, 1024) == [0]
+    for size in (1025, 2000, 4097):
+        starts = tile_starts(size, 1024, 64)
+        assert starts[0] == 0 and starts[-1] + 1024 == size
+        assert all(b - a <= 1024 - 64 for a, b in itertools.pairwise(starts))
+
+
+def test_large_images_run_in_tiles_and_stitch_exactly(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A per-pixel network (its output at a pixel depends on that pixel only) must give the same map tiled
+    and whole, which checks the stitching; the image logit of a localiser is the highest tile's."""
+    import torch
+
+    import unmask.learned.infer as infer
+    from unmask.learned.net import ForensicNet
+
+    class PerPixel(ForensicNet):
+        task = "localize"
+        multiple = 8
+
+        def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+            m = x.mean(dim=1, keepdim=True) * 4 - 2
+            return {"logit": m.flatten(1).amax(dim=1), "mask_logits": m}
+
+    net = PerPixel().eval()
+    image = np.random.default_rng(0).integers(0, 256, (300, 410, 3), dtype=np.uint8)
+    whole_p, whole_map = infer.predict_image(net, image)
+    monkeypatch.setattr(infer, "TILE", 128)
+    monkeypatch.setattr(infer, "TILE_PIXELS", 10_000)
+    calls = []
+    original = infer._predict_whole
+    monkeypatch.setattr(infer, "_predict_whole", lambda n, im: calls.append(im.shape) or original(n, im))
+    tiled_p, tiled_map = infer.predict_image(net, image)
+    assert len(calls) == len(infer.tile_starts(300, 128)) * len(infer.tile_starts(410, 128)) > 1
+    assert all(h <= 128 and w <= 128 for h, w, _ in calls)
+    assert tiled_map.shape == (300, 410) and np.allclose(tiled_map, whole_map, atol=1e-6)
+    assert tiled_p == pytest.approx(whole_p, abs=1e-6)
