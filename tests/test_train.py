@@ -101,6 +101,19 @@ def test_manifest_source_inner_split_takes_part_of_one_side(photo_manifest: Path
     assert parts[0] | parts[1] == side and not parts[0] & parts[1]
 
 
+def test_manifest_source_reencodes_the_file_not_only_the_pixels(photo_manifest: Path) -> None:
+    import io
+
+    ctx = Context(photo_manifest.parent, 0)
+    spec = {"source": "manifest", "manifest": str(photo_manifest), "reencode": {"p": 1.0, "quality": [50, 50]}}
+    plain = build({"source": "manifest", "manifest": str(photo_manifest)}, ctx).get(0, np.random.default_rng(0))
+    again = build(spec, ctx).get(0, np.random.default_rng(0))
+    with Image.open(io.BytesIO(plain.data)) as a, Image.open(io.BytesIO(again.data)) as b:
+        assert a.quantization[0] != b.quantization[0]  # the written quality (92) is gone from the header
+    assert np.array_equal(again.image, np.asarray(Image.open(io.BytesIO(again.data)).convert("RGB")))
+    assert not np.array_equal(again.image, plain.image)
+
+
 def test_synth_source_is_deterministic_with_exact_masks(photo_manifest: Path) -> None:
     src = build({"source": "synth", "photos": {"manifest": str(photo_manifest)}, "n": 6, "size": 64,
                  "fake_fraction": 1.0}, Context(photo_manifest.parent, 0))

@@ -4,7 +4,9 @@ Config keys: `manifest: PATH` or `adapter: NAME` + `root: PATH`; optional `group
 seed}` with `split: train|test` to take one side of a group split (unmask.datasets.split), and
 `inner_split: {test_fraction, seed, split}` to split that side again by group (e.g. a validation part of the
 training groups); `labels: [real]` to keep some labels only; `limit: N` for a fixed label-blind subset (as
-the bench runner takes it).
+the bench runner takes it); `reencode: {p, quality: [lo, hi]}` to re-save a file as JPEG at a random quality
+with chance p before anything reads it (the file, not only its pixels, changes), which takes away a shortcut
+carried by the original files' JPEG settings, as in CASIA v1.
 """
 
 from __future__ import annotations
@@ -54,7 +56,7 @@ def read_items(spec: dict[str, Any], ctx: Context) -> tuple[list[Item], Manifest
     return items, manifest
 
 
-def read_rgb(path: Path) -> np.ndarray:
+def read_rgb(path: Any) -> np.ndarray:
     with Image.open(path) as im:
         return np.asarray(im.convert("RGB"))
 
@@ -68,9 +70,19 @@ def read_mask(path: Path, shape: tuple[int, int]) -> np.ndarray:
         return np.asarray(im) > 127
 
 
+def reencoded(data: bytes, quality: int) -> tuple[bytes, np.ndarray]:
+    """The file re-saved as a JPEG at `quality` (4:2:0, Pillow's libjpeg), and its pixels."""
+    import io
+
+    with Image.open(io.BytesIO(data)) as im:
+        buf = io.BytesIO()
+        im.convert("RGB").save(buf, "JPEG", quality=int(quality))
+    return buf.getvalue(), read_rgb(io.BytesIO(buf.getvalue()))
+
+
 class ManifestSource:
-    def __init__(self, items: list[Item], manifest: Manifest) -> None:
-        self.items, self.manifest = items, manifest
+    def __init__(self, items: list[Item], manifest: Manifest, reencode: dict[str, Any] | None = None) -> None:
+        self.items, self.manifest, self.reencode = items, manifest, dict(reencode or {})
 
     def __len__(self) -> int:
         return len(self.items)
@@ -78,14 +90,18 @@ class ManifestSource:
     def get(self, index: int, rng: np.random.Generator) -> Sample:
         item = self.items[index]
         path = self.manifest.resolve(item.path)
+        data = path.read_bytes()
         image = read_rgb(path)
+        if self.reencode and rng.random() < float(self.reencode.get("p", 1.0)):
+            lo, hi = self.reencode.get("quality", (60, 95))
+            data, image = reencoded(data, int(rng.integers(lo, hi + 1)))
         mask = None
         if item.label == "fake" and item.mask:
             mask = read_mask(self.manifest.resolve(item.mask), image.shape[:2])
         elif item.label == "real":
             mask = np.zeros(image.shape[:2], bool)
-        return Sample(image, item.y, mask, path.read_bytes())
+        return Sample(image, item.y, mask, data)
 
 
 def build(spec: dict[str, Any], ctx: Context) -> ManifestSource:
-    return ManifestSource(*read_items(spec, ctx))
+    return ManifestSource(*read_items(spec, ctx), spec.get("reencode"))
