@@ -51,3 +51,13 @@ def test_sbi_source_is_deterministic_and_uses_landmarks(face_manifest: Path) -> 
     assert real.label == 0 and not real.mask.any()
     with pytest.raises(ValueError, match="'faces:'"):
         build({"source": "sbi"}, Context(face_manifest.parent, 0))
+
+
+def test_face_cnn_gives_one_logit_per_face() -> None:
+    torch = pytest.importorskip("torch")
+    from unmask.learned.net import build as build_net
+
+    net = build_net("face_cnn", {"width": 4}).eval()
+    with torch.inference_mode():
+        out = net(torch.rand(2, 3, 224, 224))
+    assert set(out) == {"logit"} and out["logit"].shape == (2,)
