@@ -17,16 +17,15 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import os
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .calibration.fit import logit, platt_targets, sigmoid, threshold_at_fpr
+from .calibration.fit import logit, newton_minimize, platt_targets, sigmoid, threshold_at_fpr
+from .calibration.jsonfile import JsonFile
 
 FORMAT = "unmask-stacker/1"
 TRANSFORMS = ("logit", "raw")
@@ -44,8 +43,15 @@ class Feature:
 
 
 @dataclass
-class Stacker:
+class Stacker(JsonFile):
     """A fitted stacking model for one modality: detectors (name -> version), features, weights, provenance."""
+
+    file_format = FORMAT
+    file_keys = ("modality", "detectors", "features", "intercept", "l2", "transform", "fitted_on", "evaluation",
+                 "threshold", "trust")
+    required = 4
+    file_what = load_what = "stacking model"
+    load_errors = (OSError, ValueError, TypeError, KeyError)
 
     modality: str
     detectors: dict[str, str]
@@ -119,39 +125,6 @@ class Stacker:
             return f"{where} ignored: fitted on {', '.join(stale)}; fallback fusion used"
         return None
 
-    # ------------------------------------------------------------------------------------------ store
-
-    def to_dict(self) -> dict[str, Any]:
-        out = {"format": FORMAT, **asdict(self)}
-        out.pop("source")
-        return out
-
-    @classmethod
-    def from_dict(cls, obj: Mapping[str, Any], source: str | None = None) -> Stacker:
-        if obj.get("format") != FORMAT:
-            raise ValueError(f"not an unmask stacking model (format {obj.get('format')!r}, want {FORMAT!r})")
-        keys = ("modality", "detectors", "features", "intercept", "l2", "transform", "fitted_on", "evaluation",
-                "threshold", "trust")
-        missing = [k for k in keys[:4] if k not in obj]
-        if missing:
-            raise ValueError(f"stacking model lacks {', '.join(missing)}")
-        return cls(**{k: obj[k] for k in keys if k in obj}, source=source)
-
-    def save(self, path: str | os.PathLike[str]) -> Path:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")
-        return path
-
-    @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> Stacker:
-        """Read a stacking model file; ValueError (naming the file) when it is not valid."""
-        try:
-            obj = json.loads(Path(path).read_text(encoding="utf-8"))
-            return cls.from_dict(obj, source=str(path))
-        except (OSError, ValueError, TypeError, KeyError) as exc:
-            raise ValueError(f"{path}: cannot read stacking model: {exc}") from exc
-
 
 def _transform(s: np.ndarray, transform: str) -> np.ndarray:
     return logit(s) if transform == "logit" else np.clip(np.asarray(s, dtype=np.float64), 0.0, 1.0)
@@ -163,7 +136,7 @@ def _transform(s: np.ndarray, transform: str) -> np.ndarray:
 def fit_logistic(z: np.ndarray, t: np.ndarray, l2: float, max_iter: int = 100,
                  tol: float = 1e-10) -> tuple[np.ndarray, float]:
     """(weights, intercept) minimising sum of cross-entropy against targets `t` + l2 / 2 * |w|^2 (intercept
-    not penalised), by Newton's method with backtracking as `calibration.fit.fit_platt`, in k dimensions."""
+    not penalised), by damped Newton (`calibration.fit.newton_minimize`, as Platt scaling), in k dimensions."""
     n, k = z.shape
     a = np.hstack([z, np.ones((n, 1))])
     pen = np.append(np.full(k, float(l2)), 0.0)
@@ -174,24 +147,13 @@ def fit_logistic(z: np.ndarray, t: np.ndarray, l2: float, max_iter: int = 100,
         m = a @ th
         return float(np.sum(np.logaddexp(0.0, m) - t * m) + 0.5 * np.sum(pen * th * th))
 
-    loss = objective(theta)
-    for _ in range(max_iter):
-        p = sigmoid(a @ theta)
-        grad = a.T @ (p - t) + pen * theta
+    def direction(th: np.ndarray) -> np.ndarray:
+        p = sigmoid(a @ th)
+        grad = a.T @ (p - t) + pen * th
         hess = (a * (p * (1.0 - p))[:, None]).T @ a + np.diag(pen) + 1e-9 * np.eye(k + 1)
-        step, size = np.linalg.solve(hess, grad), 1.0
-        while size > 1e-10:  # halve until the objective does not rise
-            cand = theta - size * step
-            cand_loss = objective(cand)
-            if cand_loss <= loss + 1e-12 * abs(loss):
-                break
-            size /= 2.0
-        else:
-            break
-        done = abs(loss - cand_loss) <= tol * max(1.0, abs(loss))
-        theta, loss = cand, cand_loss
-        if done:
-            break
+        return np.linalg.solve(hess, grad)
+
+    theta = newton_minimize(objective, direction, theta, max_iter, tol)
     return theta[:-1], float(theta[-1])
 
 

@@ -79,19 +79,17 @@ def _newton_step(x: np.ndarray, t: np.ndarray, theta: np.ndarray) -> np.ndarray:
     return np.linalg.solve(hess, grad)
 
 
-def fit_platt(scores: Sequence[float] | np.ndarray, y: Sequence[int] | np.ndarray,
-              max_iter: int = 100, tol: float = 1e-10) -> Params:
-    """Platt scaling P = sigmoid(a * s + b) by damped Newton on Platt's smoothed targets; {"a", "b"}."""
-    s, yy = _inputs(scores, y)
-    t = platt_targets(yy)
-    n_pos = yy.sum()
-    theta = np.array([0.0, np.log((n_pos + 1.0) / (yy.size - n_pos + 1.0))])  # Platt's starting point
-    loss = _nll(theta[0] * s + theta[1], t)
+def newton_minimize(objective: Callable[[np.ndarray], float], direction: Callable[[np.ndarray], np.ndarray],
+                    theta: np.ndarray, max_iter: int = 100, tol: float = 1e-10) -> np.ndarray:
+    """Damped Newton: step against `direction(theta)`, halving the step until `objective` does not rise;
+    stop when no step helps or the relative change falls to `tol`. Shared by Platt scaling and the
+    stacking fusion's logistic regression."""
+    loss = objective(theta)
     for _ in range(max_iter):
-        step, size = _newton_step(s, t, theta), 1.0
+        step, size = direction(theta), 1.0
         while size > 1e-10:  # backtracking: halve until the loss does not rise
             cand = theta - size * step
-            cand_loss = _nll(cand[0] * s + cand[1], t)
+            cand_loss = objective(cand)
             if cand_loss <= loss + 1e-12 * abs(loss):
                 break
             size /= 2.0
@@ -101,6 +99,18 @@ def fit_platt(scores: Sequence[float] | np.ndarray, y: Sequence[int] | np.ndarra
         theta, loss = cand, cand_loss
         if done:
             break
+    return theta
+
+
+def fit_platt(scores: Sequence[float] | np.ndarray, y: Sequence[int] | np.ndarray,
+              max_iter: int = 100, tol: float = 1e-10) -> Params:
+    """Platt scaling P = sigmoid(a * s + b) by damped Newton on Platt's smoothed targets; {"a", "b"}."""
+    s, yy = _inputs(scores, y)
+    t = platt_targets(yy)
+    n_pos = yy.sum()
+    start = np.array([0.0, np.log((n_pos + 1.0) / (yy.size - n_pos + 1.0))])  # Platt's starting point
+    theta = newton_minimize(lambda th: _nll(th[0] * s + th[1], t), lambda th: _newton_step(s, t, th), start,
+                            max_iter, tol)
     return {"a": float(theta[0]), "b": float(theta[1])}
 
 

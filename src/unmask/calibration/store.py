@@ -11,23 +11,28 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import os
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .fit import METHODS, apply, fit, threshold_at_fpr
+from .jsonfile import JsonFile
 
 FORMAT = "unmask-calibration/1"
 
 
 @dataclass
-class Calibration:
+class Calibration(JsonFile):
     """A fitted score calibrator for one detector version, with where it came from and how well it did."""
+
+    file_format = FORMAT
+    file_keys = ("detector", "detector_version", "method", "params", "fitted_on", "threshold", "evaluation")
+    required = 4
+    file_what = "calibration file"
+    load_what = "calibration"
 
     detector: str
     detector_version: str
@@ -49,36 +54,6 @@ class Calibration:
     def score(self, raw: float) -> float:
         """Calibrated P(fake) of one raw score."""
         return float(self(raw)[0])
-
-    def to_dict(self) -> dict[str, Any]:
-        out = {"format": FORMAT, **asdict(self)}
-        out.pop("source")
-        return out
-
-    @classmethod
-    def from_dict(cls, obj: Mapping[str, Any], source: str | None = None) -> Calibration:
-        if obj.get("format") != FORMAT:
-            raise ValueError(f"not an unmask calibration file (format {obj.get('format')!r}, want {FORMAT!r})")
-        keys = ("detector", "detector_version", "method", "params", "fitted_on", "threshold", "evaluation")
-        missing = [k for k in keys[:4] if k not in obj]
-        if missing:
-            raise ValueError(f"calibration file lacks {', '.join(missing)}")
-        return cls(**{k: obj[k] for k in keys if k in obj}, source=source)
-
-    def save(self, path: str | os.PathLike[str]) -> Path:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")
-        return path
-
-    @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> Calibration:
-        """Read a calibration file; ValueError (naming the file) when it is not valid."""
-        try:
-            obj = json.loads(Path(path).read_text(encoding="utf-8"))
-            return cls.from_dict(obj, source=str(path))
-        except (OSError, ValueError, TypeError) as exc:
-            raise ValueError(f"{path}: cannot read calibration: {exc}") from exc
 
 
 def today() -> str:
