@@ -76,9 +76,6 @@ class LearnedDetector(Detector):
                 "model_date": self.card.get("trained", {}).get("date")}
 
 
-# Shared by the image-level AI-generation classifiers (npr, spectral_residual).
-
-
 @dataclass
 class AIImageOutput:
     """Native output: the network's probability that the image was made by a generative model."""
@@ -86,18 +83,30 @@ class AIImageOutput:
     probability: float
 
 
-def check_size(media: Any, min_side: int, what: str) -> None:
-    if min(media.height, media.width) < min_side:
-        raise NotApplicable(f"the image is {media.width}x{media.height}: {what} needs at least {min_side} px "
-                            "on each side")
+class AIImageDetector(LearnedDetector):
+    """An image-level AI-generation classifier (npr, spectral_residual): set `min_side`, `model_label` (as
+    in "the NPR model needs ...") and `reads` (as in "a model that reads the <reads> left by ...")."""
 
+    modalities = ("image",)
+    outputs = ("score", "attribution")
+    profiles = ("default", "thorough")
+    min_side: ClassVar[int] = 64
+    model_label: ClassVar[str]
+    reads: ClassVar[str]
 
-def ai_evidence(detector: LearnedDetector, native: AIImageOutput, what: str) -> Evidence:
-    """Evidence of an image-level AI-generation classifier: score, attribution and one plain sentence."""
-    p = native.probability
-    verdict = "looks AI-generated" if p >= 0.5 else "shows no clear sign of AI generation"
-    summary = f"A model that reads the {what} left by AI image generators says this image {verdict} " \
-              f"(probability {p:.2f})."
-    held = detector.card.get("heldout", {})
-    return Evidence(score=p, summary=summary, attribution={"ai-generated": p},
-                    details={**detector.model_details(), "heldout_auc_simulated": held.get("image_auc")})
+    def predict(self, media: Any) -> AIImageOutput:
+        if min(media.height, media.width) < self.min_side:
+            raise NotApplicable(f"the image is {media.width}x{media.height}: {self.model_label} needs at least "
+                                f"{self.min_side} px on each side")
+        prob, _ = self.run(media.rgb)
+        return AIImageOutput(prob)
+
+    def to_evidence(self, native: AIImageOutput, media: Any) -> Evidence:
+        """Score, attribution and one plain sentence."""
+        p = native.probability
+        verdict = "looks AI-generated" if p >= 0.5 else "shows no clear sign of AI generation"
+        summary = f"A model that reads the {self.reads} left by AI image generators says this image {verdict} " \
+                  f"(probability {p:.2f})."
+        held = self.card.get("heldout", {})
+        return Evidence(score=p, summary=summary, attribution={"ai-generated": p},
+                        details={**self.model_details(), "heldout_auc_simulated": held.get("image_auc")})

@@ -9,29 +9,16 @@ scores on real AI images. It runs at the image's own resolution: resizing would 
 
 from __future__ import annotations
 
-from ...media import ImageMedia
-from ..evidence import Evidence
-from ..learned import AIImageOutput, LearnedDetector, ai_evidence, check_size
-
-MIN_SIDE = 64
+from ..learned import AIImageDetector
 
 
-class NPRDetector(LearnedDetector):
+class NPRDetector(AIImageDetector):
     name = "npr"
     version = "1"
     model_name = "npr"
-    modalities = ("image",)
-    outputs = ("score", "attribution")
-    profiles = ("default", "thorough")
     paper = "Tan et al. CVPR 2024, 'Rethinking the Up-Sampling Operations in CNN-based Generative Network'"
     description = ("Learned AI-generated image detector on neighbouring-pixel residuals (NPR), trained only on "
                    "simulated up-sampling fakes; weak on real AI images: AUC 0.59 on aigi_photos (dev), below "
                    "the 0.85 target (docs/benchmarks/ai_images.md).")
-
-    def predict(self, media: ImageMedia) -> AIImageOutput:
-        check_size(media, MIN_SIDE, "the NPR model")
-        prob, _ = self.run(media.rgb)
-        return AIImageOutput(prob)
-
-    def to_evidence(self, native: AIImageOutput, media: ImageMedia) -> Evidence:
-        return ai_evidence(self, native, "pixel-neighbour patterns")
+    model_label = "the NPR model"
+    reads = "pixel-neighbour patterns"

@@ -10,29 +10,16 @@ photos, never on AI images; docs/benchmarks/ai_images.md has its scores on real 
 
 from __future__ import annotations
 
-from ...media import ImageMedia
-from ..evidence import Evidence
-from ..learned import AIImageOutput, LearnedDetector, ai_evidence, check_size
-
-MIN_SIDE = 64
+from ..learned import AIImageDetector
 
 
-class SpectralResidualDetector(LearnedDetector):
+class SpectralResidualDetector(AIImageDetector):
     name = "spectral_residual"
     version = "1"
     model_name = "spectral"
-    modalities = ("image",)
-    outputs = ("score", "attribution")
-    profiles = ("default", "thorough")
     paper = "Zhang et al. WIFS 2019 (AutoGAN); Frank et al. ICML 2020; Durall et al. CVPR 2020"
     description = ("Learned AI-generated image detector on the residual's spectrum (azimuthal profile and "
                    "up-sampling peaks), trained only on simulated up-sampling fakes; weak on real AI images: AUC "
                    "0.59 on aigi_photos (dev), below the 0.85 target (docs/benchmarks/ai_images.md).")
-
-    def predict(self, media: ImageMedia) -> AIImageOutput:
-        check_size(media, MIN_SIDE, "the spectral model")
-        prob, _ = self.run(media.rgb)
-        return AIImageOutput(prob)
-
-    def to_evidence(self, native: AIImageOutput, media: ImageMedia) -> Evidence:
-        return ai_evidence(self, native, "frequency spectrum")
+    model_label = "the spectral model"
+    reads = "frequency spectrum"

@@ -11,6 +11,7 @@ carried by the original files' JPEG settings, as in CASIA v1.
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any
 
@@ -72,8 +73,6 @@ def read_mask(path: Path, shape: tuple[int, int]) -> np.ndarray:
 
 def reencoded(data: bytes, quality: int) -> tuple[bytes, np.ndarray]:
     """The file re-saved as a JPEG at `quality` (4:2:0, Pillow's libjpeg), and its pixels."""
-    import io
-
     with Image.open(io.BytesIO(data)) as im:
         buf = io.BytesIO()
         im.convert("RGB").save(buf, "JPEG", quality=int(quality))
@@ -91,7 +90,7 @@ class ManifestSource:
         item = self.items[index]
         path = self.manifest.resolve(item.path)
         data = path.read_bytes()
-        image = read_rgb(path)
+        image = read_rgb(io.BytesIO(data))  # decoded from the bytes read once
         if self.reencode and rng.random() < float(self.reencode.get("p", 1.0)):
             lo, hi = self.reencode.get("quality", (60, 95))
             data, image = reencoded(data, int(rng.integers(lo, hi + 1)))

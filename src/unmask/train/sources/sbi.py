@@ -84,11 +84,11 @@ class SBISource:
         return self.n
 
     def _face(self, i: int) -> tuple[np.ndarray, np.ndarray | None]:
-        image = read_rgb(self.paths[i])
-        scale = (self.size / image.shape[1], self.size / image.shape[0])
-        image = np.asarray(Image.fromarray(image).resize((self.size, self.size), Image.BILINEAR))
+        original = read_rgb(self.paths[i])
+        scale = (self.size / original.shape[1], self.size / original.shape[0])
+        image = np.asarray(Image.fromarray(original).resize((self.size, self.size), Image.BILINEAR))
         if i not in self._landmarks:
-            found = self.finder.find(read_rgb(self.paths[i]))
+            found = self.finder.find(original)
             best = max(found, key=lambda f: f.area, default=None)
             self._landmarks[i] = None if best is None else np.asarray(best.landmarks) * scale
             self.no_landmarks += best is None
