@@ -29,6 +29,11 @@ class MapMaker:
         self.names = list(names)
         self._detectors: list[Any] = [registry.get(n)() for n in self.names]
 
+    @property
+    def versions(self) -> list[str]:
+        """name:version of each map's detector, in channel order (a change invalidates cached maps)."""
+        return [f"{d.name}:{d.version}" for d in self._detectors]
+
     def __call__(self, media: ImageMedia) -> np.ndarray:
         out = np.zeros((media.height, media.width, len(self._detectors)), np.uint8)
         from ..analysis import evidence_key

@@ -21,13 +21,10 @@ from . import build as build_source
 
 
 class MapsSource:
-    def __init__(self, inner: Source, names: list[str], cache: Path, seed: int, tag: str) -> None:
-        from ...learned.maps import MapMaker
-
-        self.inner, self.names, self.seed = inner, names, seed
+    def __init__(self, inner: Source, maker: Any, cache: Path, seed: int, tag: str) -> None:
+        self.inner, self.maker, self.seed = inner, maker, seed
         self.cache = cache / tag
         self.cache.mkdir(parents=True, exist_ok=True)
-        self.maker = MapMaker(names)
 
     def __len__(self) -> int:
         return len(self.inner)
@@ -59,10 +56,10 @@ def build(spec: dict[str, Any], ctx: Context) -> MapsSource:
     inner_spec, names = spec.get("of"), spec.get("detectors")
     if not isinstance(inner_spec, dict) or not names:
         raise ValueError("a maps source needs 'of:' (a source spec) and 'detectors:' (map names)")
-    from ...detectors import Registry
+    from ...learned.maps import MapMaker
 
-    versions = [f"{n}:{Registry.default().get(n).version}" for n in names]
-    tag = hashlib.sha256(json.dumps([inner_spec, versions, ctx.seed], sort_keys=True,
+    maker = MapMaker(list(names))
+    tag = hashlib.sha256(json.dumps([inner_spec, maker.versions, ctx.seed], sort_keys=True,
                                     default=str).encode()).hexdigest()[:16]
     if "cache" in spec:
         cache = Path(str(spec["cache"]))
@@ -71,4 +68,4 @@ def build(spec: dict[str, Any], ctx: Context) -> MapsSource:
         cache = ctx.out / "maps-cache"
     else:
         raise ValueError("a maps source needs 'cache:' when it is not built by a training run")
-    return MapsSource(build_source(inner_spec, ctx), list(names), cache, ctx.seed, tag)
+    return MapsSource(build_source(inner_spec, ctx), maker, cache, ctx.seed, tag)
