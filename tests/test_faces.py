@@ -6,12 +6,12 @@ Every input is built here from scikit-image's bundled `astronaut` (one frontal f
 from __future__ import annotations
 
 import io
-from fractions import Fraction
 
 import numpy as np
 import pytest
 
 import unmask
+from clips import face_frame, mp4
 from unmask.errors import MissingDependency
 from unmask.faces import Alignment, DlibFaceFinder, Face, FaceFinder, analyze_faces, faces
 from unmask.faces.align import apply, umeyama
@@ -200,36 +200,6 @@ def test_missing_models_name_the_extra(monkeypatch):
 
 
 # -- video ---------------------------------------------------------------------------------------------------
-
-def face_frame(head: np.ndarray, x: int | None, size: tuple[int, int] = (240, 320)) -> np.ndarray:
-    """A gradient background with the astronaut's head at column x (None: no face)."""
-    frame = np.full((*size, 3), 90, np.uint8)
-    frame[..., 2] = np.linspace(60, 200, size[1], dtype=np.uint8)[None]
-    if x is not None:
-        frame[40:240, x:x + 200] = head
-    return frame
-
-
-def mp4(frames: list[np.ndarray], pts_ms: list[int] | None = None, rotation: int = 0) -> bytes:
-    """Encode RGB frames as H.264 MP4 at 10 fps, or at the given presentation times (variable rate)."""
-    av = pytest.importorskip("av")
-    buf = io.BytesIO()
-    with av.open(buf, "w", format="mp4") as container:
-        stream = container.add_stream("libx264", rate=10)
-        stream.height, stream.width = frames[0].shape[:2]
-        stream.pix_fmt = "yuv420p"
-        if pts_ms is not None:
-            stream.codec_context.time_base = Fraction(1, 1000)
-        if rotation:
-            stream.set_display_rotation(rotation)
-        for i, rgb in enumerate(frames):
-            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
-            if pts_ms is not None:
-                frame.pts, frame.time_base = pts_ms[i], Fraction(1, 1000)
-            container.mux(stream.encode(frame))
-        container.mux(stream.encode())
-    return buf.getvalue()
-
 
 def test_track_survives_a_cut_to_no_face(head, finder):
     from unmask.faces.video import track_faces

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import dataclasses
 import math
 import os
 import stat
@@ -29,6 +30,7 @@ from .report.model import (
     ProvenanceFact,
     Report,
     SegmentModel,
+    TrackModel,
     TokenModel,
 )
 from .stacking import Stacker
@@ -195,6 +197,8 @@ def jsonable(value: Any, _depth: int = 0) -> Any:
         return [jsonable(v, _depth + 1) for v in value]
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return jsonable(vars(value), _depth + 1)
     return str(value)
 
 
@@ -217,6 +221,7 @@ def _add_evidence(report: Report, cls: type[Detector], ev: Evidence, part: str |
         segments=[SegmentModel(**_clean(s)) for s in ev.segments],
         tokens=[TokenModel(**_clean(t)) for t in ev.tokens],
         boxes=[BoxModel(**_clean(b)) for b in ev.boxes],
+        tracks=[TrackModel(**_clean(t)) for t in ev.tracks],
     )
     facts = [ProvenanceFact(**_clean(f), detector=cls.name, part=part) for f in ev.facts]
     maps = {}

@@ -1,7 +1,7 @@
 """Detectors: the contract (`Detector`, `Evidence`) and the registry."""
 
 from .base import PROFILES, Detector
-from .evidence import Box, Evidence, Fact, Segment, Token
+from .evidence import Box, Evidence, FaceTrack, Fact, Segment, Token
 from .registry import Registry
 
-__all__ = ["PROFILES", "Box", "Detector", "Evidence", "Fact", "Registry", "Segment", "Token"]
+__all__ = ["PROFILES", "Box", "Detector", "Evidence", "FaceTrack", "Fact", "Registry", "Segment", "Token"]

@@ -42,6 +42,22 @@ class Box:
 
 
 @dataclass
+class FaceTrack:
+    """One face followed through a video: P(fake) at each sampled time, the track's score (the mean of those
+    probabilities, DeepfakeBench's video-level convention), the time segments where the face looks forged,
+    its box at each time, quality flags, and a small JPEG thumbnail as a data URI."""
+
+    id: int
+    score: float
+    times: list[float]
+    frame_scores: list[float]
+    boxes: list[tuple[float, float, float, float]] = field(default_factory=list)
+    segments: list[Segment] = field(default_factory=list)
+    flags: list[str] = field(default_factory=list)
+    thumbnail: str = ""
+
+
+@dataclass
 class Fact:
     """A provenance statement read from the file (metadata, manifest, watermark), not a statistical guess."""
 
@@ -66,6 +82,7 @@ class Evidence:
     segments: list[Segment] = field(default_factory=list)
     tokens: list[Token] = field(default_factory=list)
     boxes: list[Box] = field(default_factory=list)
+    tracks: list[FaceTrack] = field(default_factory=list)
     attribution: dict[str, float] = field(default_factory=dict)
     facts: list[Fact] = field(default_factory=list)
     details: dict[str, Any] = field(default_factory=dict)

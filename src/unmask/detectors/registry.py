@@ -17,7 +17,8 @@ from importlib.metadata import entry_points
 from ..errors import UnknownDetector
 from .base import Detector
 
-MODALITY_PACKAGES = ("image", "video", "audio", "text", "post")
+# detector packages: one per modality, plus "face" for the face detectors (images and videos alike)
+MODALITY_PACKAGES = ("image", "face", "video", "audio", "text", "post")
 ENTRY_POINT_GROUP = "unmask.detectors"
 
 

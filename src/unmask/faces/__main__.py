@@ -65,7 +65,7 @@ def time_image(rgb: np.ndarray, repeat: int) -> None:
     print(f"analyze_faces total: {_median_s(lambda: analyze_faces(rgb, finder), repeat):.3f} s")
 
 
-def _write_clip(path: Path, seconds: int = 10, fps: int = 30) -> None:
+def write_clip(path: Path, seconds: int = 10, fps: int = 30) -> None:
     import av
 
     head = _astronaut(512)[30:230, 120:320]
@@ -88,7 +88,7 @@ def time_video() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "clip.mp4"
-        _write_clip(path)
+        write_clip(path)
         media = unmask.load(path)
         t0 = time.perf_counter()
         n = sum(1 for _ in sample_frames(media))

@@ -16,7 +16,7 @@ from ..errors import MediaError
 from ..media import VideoMedia
 from . import FaceResult, analyze_faces, settings_key
 from .align import DEFAULT_ALIGNMENT, Alignment
-from .detect import FaceFinder, default_finder
+from .detect import FaceFinder, default_finder, iou
 from .quality import DEFAULT_THRESHOLDS, QualityThresholds
 
 DEFAULT_FRAMES = 32
@@ -65,15 +65,6 @@ def _every_kth(media: VideoMedia, k: int) -> Iterator[tuple[float, np.ndarray]]:
                     yield t, frame.to_ndarray(format="rgb24")
         except Exception as exc:
             raise MediaError(f"video stream is corrupt ({av_reason(exc)})", code="corrupt") from exc
-
-
-def iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
-    """Intersection over union of two (x0, y0, x1, y1) boxes."""
-    w = min(a[2], b[2]) - max(a[0], b[0])
-    h = min(a[3], b[3]) - max(a[1], b[1])
-    inter = max(w, 0.0) * max(h, 0.0)
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 @dataclass(eq=False)

@@ -118,6 +118,29 @@ def _parts(report: Report, idx: int) -> list[dict[str, Any]]:
     return parts
 
 
+def _timelines(report: Report) -> list[dict[str, Any]]:
+    """Per face track of a video: coloured cells per sampled frame and bars for the suspicious segments, in
+    percent of the duration (the template draws them as SVG)."""
+    duration = report.media.duration_s or 0.0
+    out = []
+    for entry in report.evidence:
+        if not entry.tracks:
+            continue
+        span = duration or max(t for tr in entry.tracks for t in tr.times) or 1.0
+        tracks = []
+        for tr in entry.tracks:
+            step = float(np.median(np.diff(tr.times))) if len(tr.times) > 1 else span / 32
+            cells = [{"x": round(100 * t / span, 3), "w": round(max(100 * step / span * 0.9, 0.3), 3),
+                      "fill": f"hsl({120 * (1 - s):.0f}, 65%, 45%)", "t": t, "score": s}
+                     for t, s in zip(tr.times, tr.frame_scores, strict=True)]
+            bars = [{"x": round(100 * g.start_s / span, 3), "w": round(100 * (g.end_s - g.start_s) / span, 3)}
+                    for g in tr.segments]
+            tracks.append({**tr.model_dump(include={"id", "score", "segments", "flags", "thumbnail"}),
+                           "start": tr.times[0], "end": tr.times[-1], "cells": cells, "bars": bars})
+        out.append({"detector": entry.detector, "duration": span, "tracks": tracks})
+    return out
+
+
 def _meta(report: Report) -> str:
     m = report.media
     bits = [m.kind] + ([m.format] if m.format else [])
@@ -176,6 +199,7 @@ class HtmlWriter:
         headline, explain = _headline(report)
         context = {"r": report, "idx": idx, "name": _name(report), "meta": _meta(report),
                    "headline": headline, "explain": explain, "parts": _parts(report, idx),
+                   "timelines": _timelines(report),
                    "scored": any(e.score is not None for e in report.evidence)}
         self._write(self.macros.item(context))
         judged = report.verdict is not None and context["scored"]

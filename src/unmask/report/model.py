@@ -13,7 +13,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 Label = Literal["authentic", "inconclusive", "manipulated", "ai-generated"]
 
 
@@ -77,6 +77,20 @@ class BoxModel(_Model):
     time_s: float | None = None
 
 
+class TrackModel(_Model):
+    """One face followed through a video (schema 1.1)."""
+
+    id: int = Field(description="Track id, in order of first appearance.")
+    score: float = Field(ge=0.0, le=1.0, description="Mean of the frame probabilities (DeepfakeBench video level).")
+    times: list[float] = Field(description="Sampled times (s) where the face was seen.")
+    frame_scores: list[float] = Field(description="P(forged face) at each of `times`.")
+    boxes: list[tuple[float, float, float, float]] = Field(default_factory=list,
+                                                           description="Face box (x0, y0, x1, y1) at each time.")
+    segments: list[SegmentModel] = Field(default_factory=list, description="Spans where the face looks forged.")
+    flags: list[str] = Field(default_factory=list, description="Quality flags seen on the track (too_small, ...).")
+    thumbnail: str = Field("", description="A small JPEG of the face as a data: URI.")
+
+
 class ProvenanceFact(_Model):
     """A statement the file makes about itself (metadata, manifest, watermark): stated, not guessed."""
 
@@ -102,6 +116,7 @@ class EvidenceEntry(_Model):
     segments: list[SegmentModel] = Field(default_factory=list)
     tokens: list[TokenModel] = Field(default_factory=list)
     boxes: list[BoxModel] = Field(default_factory=list)
+    tracks: list[TrackModel] = Field(default_factory=list, description="Per face track of a video (face detectors).")
     attribution: dict[str, float] = Field(default_factory=dict)
     details: dict[str, Any] = Field(default_factory=dict)
     runtime_s: float = 0.0

@@ -22,15 +22,19 @@ def jpeg(image: np.ndarray, quality: int) -> np.ndarray:
 
 
 def augment(sample: Sample, spec: dict[str, Any], rng: np.random.Generator) -> Sample:
-    """Label-blind augmentations: optional downscale (`resize_p`, `resize: [lo, hi]`), JPEG re-save
+    """Label-blind augmentations: optional downscale (`resize_p`, `resize: [lo, hi]`; with `resize_back:
+    true` scaled back up to the original size, a loss of detail without a change of size), JPEG re-save
     (`jpeg_p`, `jpeg_quality: [lo, hi]`) and horizontal flip (`flip: true`)."""
     image, mask = sample.image, sample.mask
     if rng.random() < spec.get("resize_p", 0.0):
         f = rng.uniform(*spec.get("resize", (0.5, 0.9)))
         size = (max(16, round(image.shape[1] * f)), max(16, round(image.shape[0] * f)))
-        image = np.asarray(Image.fromarray(image).resize(size, Image.BILINEAR))
-        if mask is not None:
-            mask = np.asarray(Image.fromarray(mask).resize(size, Image.NEAREST))
+        small = Image.fromarray(image).resize(size, Image.BILINEAR)
+        if spec.get("resize_back", False):
+            image = np.asarray(small.resize((image.shape[1], image.shape[0]), Image.BILINEAR))
+        else:
+            image = np.asarray(small)
+            mask = np.asarray(Image.fromarray(mask).resize(size, Image.NEAREST)) if mask is not None else None
     if rng.random() < spec.get("jpeg_p", 0.0):
         lo, hi = spec.get("jpeg_quality", (60, 95))
         image = jpeg(image, int(rng.integers(lo, hi + 1)))
@@ -76,6 +80,6 @@ class EpochSet:
         sample = crop(augment(self.sources[s].get(i, rng), self.aug, rng), self.size, rng)
         has_mask = sample.mask is not None
         mask = sample.mask if has_mask else np.zeros(sample.image.shape[:2], bool)
-        return {"image": torch.from_numpy(np.ascontiguousarray(sample.image)).permute(2, 0, 1).float() / 255.0,
+        return {"image": torch.from_numpy(np.array(sample.image, np.uint8, copy=True)).permute(2, 0, 1).float() / 255.0,
                 "mask": torch.from_numpy(np.array(mask, dtype=bool, copy=True)).float().unsqueeze(0),
                 "has_mask": torch.tensor(float(has_mask)), "label": torch.tensor(float(sample.label))}

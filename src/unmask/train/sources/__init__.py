@@ -42,6 +42,11 @@ class Context:
     seed: int
     out: Path | None = None
 
+    def path(self, value: Any) -> Path:
+        """A path from the config: `~` expanded, relative ones under the config's folder."""
+        path = Path(str(value)).expanduser()
+        return path if path.is_absolute() else self.folder / path
+
 
 def kinds() -> list[str]:
     return sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_"))

@@ -22,11 +22,6 @@ from ...datasets.manifest import Item, Manifest
 from . import Context, Sample
 
 
-def _path(value: Any, ctx: Context) -> Path:
-    path = Path(str(value)).expanduser()
-    return path if path.is_absolute() else ctx.folder / path
-
-
 def read_items(spec: dict[str, Any], ctx: Context) -> tuple[list[Item], Manifest]:
     """The items a manifest-like spec selects, and the manifest they resolve against."""
     from ...bench.protocol import select
@@ -34,9 +29,9 @@ def read_items(spec: dict[str, Any], ctx: Context) -> tuple[list[Item], Manifest
     from ...datasets.split import group_split
 
     if "manifest" in spec:
-        manifest = Manifest.read(_path(spec["manifest"], ctx))
+        manifest = Manifest.read(ctx.path(spec["manifest"]))
     elif "adapter" in spec:
-        manifest = convert(str(spec["adapter"]), _path(spec.get("root", "."), ctx))
+        manifest = convert(str(spec["adapter"]), ctx.path(spec.get("root", ".")))
     else:
         raise ValueError("a manifest source needs 'manifest: PATH' or 'adapter: NAME' with 'root: PATH'")
     items = manifest.items

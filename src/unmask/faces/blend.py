@@ -6,23 +6,14 @@ its landmarks shows the generic traces of face swapping (blending boundary, colo
 without any one generator's fingerprint, so a detector trained on them generalises across methods. The
 blending mask is also what the Face X-ray idea (Li et al., CVPR 2020) learns to find.
 
-Config keys: `faces:` a manifest spec of real face images (crops, one face each), `n:` samples per epoch,
-`fake_fraction:` (0.5), `size:` output side (default 224; faces are resized to it). Landmarks come from
-unmask.faces (dlib, computed once per photo per source); a photo where no face is found gets an elliptic
-mask over its centre instead, counted in `no_landmarks`. Real samples are the faces themselves; every
-sample gets the same optional JPEG (`jpeg_p`, `jpeg_quality`), so compression is not the label. The sample
-mask is the blended region (soft mask > 0.1); real samples get an all-zero mask.
+`boundary(mask)` is the Face X-ray target: 4·M·(1 - M), largest where the blend is half-and-half.
+Used by the `faces` training source (unmask.train.sources.faces).
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 from PIL import Image, ImageFilter
-
-from . import Context, Sample
-from .manifest import read_items, read_rgb
 
 
 def hull_mask(landmarks: np.ndarray | None, shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
@@ -68,49 +59,7 @@ def self_blend(face: np.ndarray, landmarks: np.ndarray | None,
     return np.clip(np.round(out), 0, 255).astype(np.uint8), mask
 
 
-class SBISource:
-    def __init__(self, paths: list[Any], n: int, spec: dict[str, Any]) -> None:
-        from ...faces.detect import DlibFaceFinder
-
-        self.paths, self.n = paths, n
-        self.fake_fraction = float(spec.get("fake_fraction", 0.5))
-        self.size = int(spec.get("size", 224))
-        self.jpeg_p, self.quality = float(spec.get("jpeg_p", 0.5)), tuple(spec.get("jpeg_quality", (60, 95)))
-        self.finder = DlibFaceFinder()
-        self._landmarks: dict[int, np.ndarray | None] = {}
-        self.no_landmarks = 0
-
-    def __len__(self) -> int:
-        return self.n
-
-    def _face(self, i: int) -> tuple[np.ndarray, np.ndarray | None]:
-        original = read_rgb(self.paths[i])
-        scale = (self.size / original.shape[1], self.size / original.shape[0])
-        image = np.asarray(Image.fromarray(original).resize((self.size, self.size), Image.BILINEAR))
-        if i not in self._landmarks:
-            found = self.finder.find(original)
-            best = max(found, key=lambda f: f.area, default=None)
-            self._landmarks[i] = None if best is None else np.asarray(best.landmarks) * scale
-            self.no_landmarks += best is None
-        return image, self._landmarks[i]
-
-    def get(self, index: int, rng: np.random.Generator) -> Sample:
-        from ..data import jpeg
-
-        face, landmarks = self._face(int(rng.integers(len(self.paths))))
-        fake = bool(rng.random() < self.fake_fraction)
-        mask = np.zeros(face.shape[:2], bool)
-        if fake:
-            face, soft = self_blend(face, landmarks, rng)
-            mask = soft > 0.1
-        if rng.random() < self.jpeg_p:
-            face = jpeg(face, int(rng.integers(self.quality[0], self.quality[1] + 1)))
-        return Sample(face, int(fake), mask)
-
-
-def build(spec: dict[str, Any], ctx: Context) -> SBISource:
-    faces = spec.get("faces")
-    if not isinstance(faces, dict) or not faces:
-        raise ValueError("an sbi source needs 'faces:' (a manifest spec of real face images)")
-    items, manifest = read_items({"labels": ["real"], **faces}, ctx)
-    return SBISource([manifest.resolve(it.path) for it in items], int(spec.get("n", 1000)), spec)
+def boundary(mask: np.ndarray) -> np.ndarray:
+    """The blending boundary of a soft mask (Li et al. CVPR 2020): 4·M·(1 - M), 1 where M = 0.5, 0 where the
+    image is purely one source."""
+    return 4.0 * mask * (1.0 - mask)

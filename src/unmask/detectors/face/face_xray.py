@@ -1,0 +1,157 @@
+"""Face forgery per face, with where each face was blended: the shipped `face_xray` network.
+
+Every face unmask.faces finds (in a photo, or in the frames sampled from a video and linked into tracks) is
+aligned, scored by a classifier head and mapped by a blending-boundary head (Face X-ray, Li et al. CVPR
+2020), both trained on DFDC face crops plus self-blended fakes (Shiohara & Yamasaki, CVPR 2022) by
+`unmask train configs/train/face_xray.yaml`. A photo's score is its most suspicious face; a video's is its
+most suspicious track, whose score is the mean of its frame probabilities (DeepfakeBench's convention).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ...errors import NotApplicable
+from ...faces.timeline import THRESHOLD, segments, thumbnail
+from ..evidence import Box, Evidence, FaceTrack
+from ..learned import LearnedDetector
+from ._sampling import FaceSampling
+
+BATCH = 32
+
+
+@dataclass
+class FaceScore:
+    """Native output for one face: P(forged), its X-ray map on the aligned crop, and where it was."""
+
+    probability: float
+    xray: np.ndarray
+    box: tuple[float, float, float, float]
+    flags: tuple[str, ...]
+
+
+@dataclass
+class PhotoOutput:
+    faces: list[FaceScore]
+    heatmap: np.ndarray
+
+
+@dataclass
+class VideoOutput:
+    tracks: list[FaceTrack]
+    sampled: int
+    duration_s: float
+
+
+class FaceXRayDetector(FaceSampling, LearnedDetector):
+    name = "face_xray"
+    version = "1"
+    model_name = "face_xray"
+    modalities = ("image", "video")
+    outputs = ("score", "heatmap", "boxes", "segments", "tracks")
+    extra = "faces"
+    requires = ("torch", "safetensors", "dlib", "cv2")
+    profiles = ("default", "thorough")
+    paper = "Li et al. CVPR 2020 (Face X-ray); Shiohara & Yamasaki CVPR 2022 (Self-Blended Images)"
+    description = ("Learned face-forgery classifier with a blending-boundary map, per face and per video face "
+                   "track; trained on DFDC crops and self-blended faces; weak: grouped 5-fold AUC on "
+                   "dfdc_faces in docs/benchmarks/faces.md, below the 0.85 target.")
+
+    def __init__(self, frames: int = 32, every: int | None = None) -> None:
+        LearnedDetector.__init__(self)
+        FaceSampling.__init__(self, frames, every)
+
+    def score_crops(self, crops: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """(P(forged) per crop, X-ray maps (N, S, S)) for aligned crops, resized to the network's input side."""
+        import torch
+
+        net = self.net()
+        side = net.input_size
+        x = torch.from_numpy(np.stack([_resize(c, side) for c in crops])).permute(0, 3, 1, 2).float() / 255.0
+        probs, maps = [], []
+        with torch.inference_mode():
+            for i in range(0, len(x), BATCH):
+                out = net(x[i:i + BATCH])
+                probs.append(torch.sigmoid(out["logit"]).numpy())
+                maps.append(torch.sigmoid(out["mask_logits"][:, 0]).numpy())
+        return np.concatenate(probs).astype(np.float64), np.concatenate(maps).astype(np.float32)
+
+    def predict(self, media: Any) -> PhotoOutput | VideoOutput:
+        return self._video(media) if media.kind == "video" else self._photo(media)
+
+    def _photo(self, media: Any) -> PhotoOutput:
+        from ...faces import faces
+
+        found = faces(media, self.finder())
+        if not found:
+            raise NotApplicable("no face was found in the image")
+        probs, maps = self.score_crops([f.crop for f in found])
+        heat = np.zeros(media.rgb.shape[:2], np.float32)
+        scored = []
+        for f, p, m in zip(found, probs, maps, strict=True):
+            heat = np.maximum(heat, f.map_to_image(_resize_map(m, f.crop.shape[0]), heat.shape))
+            scored.append(FaceScore(float(p), m, f.box, f.flags))
+        return PhotoOutput(scored, heat)
+
+    def _video(self, media: Any) -> VideoOutput:
+        found = self.tracks(media)
+        points = [(tr, t, r) for tr in found.tracks for t, r in tr.points]
+        if not points:
+            raise NotApplicable(f"no face was found in the {len(found.times)} sampled frames")
+        probs, _ = self.score_crops([r.crop for _, _, r in points])
+        tracks = []
+        for tr in found.tracks:
+            idx = [i for i, (owner, _, _) in enumerate(points) if owner is tr]
+            p = [float(probs[i]) for i in idx]
+            best = points[idx[int(np.argmax(p))]][2]
+            tracks.append(FaceTrack(
+                id=tr.id, score=float(np.mean(p)), times=tr.times, frame_scores=p,
+                boxes=[tuple(float(v) for v in r.box) for _, r in tr.points],
+                segments=segments(tr.times, p, THRESHOLD, media.duration_s),
+                flags=sorted({flag for _, r in tr.points for flag in r.flags}), thumbnail=thumbnail(best.crop)))
+        return VideoOutput(tracks, len(found.times), media.duration_s)
+
+    def to_evidence(self, native: PhotoOutput | VideoOutput, media: Any) -> Evidence:
+        details = {**self.model_details(), "heldout_auc": self.card.get("heldout", {}).get("image_auc")}
+        if isinstance(native, VideoOutput):
+            return _video_evidence(native, details)
+        best = max(native.faces, key=lambda f: f.probability)
+        n = len(native.faces)
+        summary = (f"{'The face' if n == 1 else f'Of {n} faces, the most suspicious'} "
+                   f"{'looks forged' if best.probability >= THRESHOLD else 'shows no clear sign of forgery'} "
+                   f"(probability {best.probability:.2f}); the map shows where a face may have been blended.")
+        boxes = [Box(*f.box, score=f.probability, label=f"face {i}") for i, f in enumerate(native.faces)]
+        faces = [{"index": i, "probability": f.probability, "flags": list(f.flags)} for i, f in enumerate(native.faces)]
+        return Evidence(score=best.probability, summary=summary, heatmap=native.heatmap, boxes=boxes,
+                        details={**details, "faces": faces})
+
+
+def _video_evidence(native: VideoOutput, details: dict[str, Any]) -> Evidence:
+    worst = max(native.tracks, key=lambda t: t.score)
+    flagged = sum(bool(t.segments) for t in native.tracks)
+    summary = (f"{len(native.tracks)} face track(s) in {native.sampled} sampled frames; the most suspicious "
+               f"(track {worst.id}) {'looks forged' if worst.score >= THRESHOLD else 'shows no clear sign of forgery'}"
+               f" on average (mean probability {worst.score:.2f}); {flagged} track(s) have suspicious segments.")
+    boxes = [Box(*b, score=s, label=f"track {t.id}", time_s=time)
+             for t in native.tracks for b, s, time in zip(t.boxes, t.frame_scores, t.times, strict=True)]
+    return Evidence(score=worst.score, summary=summary, segments=worst.segments, tracks=native.tracks, boxes=boxes,
+                    details={**details, "sampled_frames": native.sampled, "most_suspicious_track": worst.id})
+
+
+def _resize(crop: np.ndarray, side: int) -> np.ndarray:
+    if crop.shape[0] == side:
+        return crop
+    from PIL import Image
+
+    return np.asarray(Image.fromarray(crop).resize((side, side), Image.BILINEAR))
+
+
+def _resize_map(m: np.ndarray, side: int) -> np.ndarray:
+    if m.shape[0] == side:
+        return m
+    from PIL import Image
+
+    return np.asarray(Image.fromarray(m).resize((side, side), Image.BILINEAR), np.float32)
