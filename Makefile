@@ -4,7 +4,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-EXTRAS ?= image,video,audio,provenance,learned,train,faces,dev
+EXTRAS ?= image,video,audio,provenance,learned,train,faces,serve,dev
 
 .PHONY: demo test lint bench samples schema clean
 

@@ -1,0 +1,80 @@
+"""The worker pool: N slot threads, each owning one analysis process, each claiming jobs from the store.
+
+The request handlers never analyse anything: they insert a `queued` row and call `notify()`; a free slot
+claims the row, hands it to its process and publishes the result (see `Service.process`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from typing import TYPE_CHECKING
+
+from .worker import WorkerProcess
+
+if TYPE_CHECKING:
+    from .service import Service
+
+log = logging.getLogger("unmask.serve")
+
+
+class WorkerPool:
+    """Slot threads that run until `stop()`; a slot whose process dies restarts it for the next job."""
+
+    def __init__(self, service: Service, size: int) -> None:
+        self.service, self.size = service, size
+        self._stopping = threading.Event()
+        self._wake = threading.Condition()
+        self._generation = 0
+        self._threads: list[threading.Thread] = []
+        threads = max(1, (os.cpu_count() or 1) // size)  # torch threads per worker: the cores, shared out
+        self.workers = [WorkerProcess(service.settings.profile, service.settings.limits, threads)
+                        for _ in range(size)]
+
+    def start(self) -> None:
+        for i, worker in enumerate(self.workers):
+            thread = threading.Thread(target=self._slot, args=(worker,), name=f"unmask-slot-{i}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def notify(self) -> None:
+        """New work was queued: wake every idle slot."""
+        with self._wake:
+            self._generation += 1
+            self._wake.notify_all()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop taking jobs; a job in progress is put back in the queue (it resumes on the next start)."""
+        self._stopping.set()
+        self.notify()
+        for thread in self._threads:
+            thread.join(timeout)
+        self._threads.clear()
+
+    def _slot(self, worker: WorkerProcess) -> None:
+        try:
+            try:
+                worker.start()  # early, so the first job does not wait for the analyzer to load
+            except Exception:
+                log.exception("starting an analysis worker failed; retrying with the first job")
+            while not self._stopping.is_set():
+                with self._wake:
+                    seen = self._generation
+                job = self._claim()
+                if job is None:
+                    with self._wake:
+                        if self._generation == seen and not self._stopping.is_set():
+                            self._wake.wait(2.0)
+                    continue
+                self.service.process(job, worker, self._stopping)
+        finally:
+            worker.stop()
+
+    def _claim(self) -> dict | None:
+        try:
+            return self.service.store.claim()
+        except Exception:  # the database is briefly unavailable: try again shortly
+            log.exception("claiming a job failed")
+            self._stopping.wait(1.0)
+            return None

@@ -1,0 +1,276 @@
+"""The web page in a real headless Chromium against a real `unmask serve`: upload, verdict, overlay, report
+link, history search, text analysis, API key prompt, and the timeline/text-span views.
+
+Needs Debian's chromium and the playwright Python package (no `playwright install`); skipped with the install
+command when either is missing.
+"""
+
+from __future__ import annotations
+
+import base64
+import importlib.util
+import io
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from unmask.report.model import EvidenceEntry, MediaInfo, Report, SegmentModel, TokenModel, Verdict
+
+pytest.importorskip("fastapi", reason='the service needs its extra: pip install -e ".[serve]"')
+
+_TOOL = Path(__file__).resolve().parents[1] / "tools" / "screenshot_page.py"
+_spec = importlib.util.spec_from_file_location("screenshot_page", _TOOL)
+shot = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(shot)
+
+if importlib.util.find_spec("playwright") is None or shot.find_chromium() is None:
+    pytest.skip(f"browser tests need Chromium and Playwright: {shot.INSTALL_HINT}", allow_module_level=True)
+
+HOSTILE = "<img src=x onerror=window.pwned=1>.png"  # no quotes: browsers send " as %22 in file names
+HEADLINES = ("Looks authentic", "Inconclusive", "Likely manipulated", "Likely AI-generated", "No opinion")
+KEY = "browser-test-key"
+
+
+def jpeg_bytes(seed: int, size: tuple[int, int] = (160, 120)) -> bytes:
+    """A small textured photo-like JPEG with a pasted, differently compressed patch."""
+    rng = np.random.default_rng(seed)
+    w, h = size
+    yy, xx = np.mgrid[0:h, 0:w]
+    base = np.stack([xx * 1.2, yy * 1.5, (xx + yy) * 0.6], axis=-1) + rng.normal(0, 6, (h, w, 3))
+    base[30:70, 50:110] = rng.normal(128, 30, (40, 60, 3))
+    buf = io.BytesIO()
+    Image.fromarray(np.clip(base, 0, 255).astype(np.uint8)).save(buf, "JPEG", quality=85)
+    return buf.getvalue()
+
+
+def png_bytes(seed: int) -> bytes:
+    buf = io.BytesIO()
+    Image.open(io.BytesIO(jpeg_bytes(seed))).save(buf, "PNG")
+    return buf.getvalue()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    with shot.running_server(tmp_path_factory.mktemp("serve-data"), "--profile", "fast") as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def context(tmp_path_factory):
+    with shot.browser_context(tmp_path_factory.mktemp("chromium"), viewport={"width": 1280, "height": 900}) as ctx:
+        yield ctx
+
+
+@pytest.fixture
+def page(context):
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield page
+    page.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+@pytest.fixture(scope="module")
+def uploaded(server, context):
+    """Two files picked at once in the file input, both analysed; the page stays open for the checks."""
+    page = context.new_page()
+    page.goto(server + "/")
+    files = [{"name": "street-photo.jpg", "mimeType": "image/jpeg", "buffer": jpeg_bytes(1)},
+             {"name": HOSTILE, "mimeType": "image/png", "buffer": png_bytes(2)}]
+    shot.upload_and_wait(page, files)
+    yield page
+    page.close()
+
+
+def test_upload_shows_progress_verdict_and_detectors(uploaded):
+    page = uploaded
+    rows = page.locator("#jobs li")
+    assert rows.count() == 2
+    assert [rows.nth(i).get_attribute("data-status") for i in range(2)] == ["done", "done"]
+    result = page.locator("#result-body")
+    result.locator("[data-testid=verdict]").wait_for()
+    assert result.locator("[data-testid=verdict]").inner_text() in HEADLINES
+    assert re.fullmatch(r"\d{1,3}%", result.locator("[data-testid=probability]").inner_text())
+    assert result.locator("ol.reasons li").count() >= 1
+    detectors = result.locator("table.detectors tbody tr")
+    assert detectors.count() >= 3
+    names = {detectors.nth(i).locator("td").first.inner_text().strip() for i in range(detectors.count())}
+    assert {"ela", "jpeg_blocking"} <= names
+    assert re.search(r"\d+\.\d+ s", detectors.first.locator("td").nth(3).inner_text())
+
+
+def test_overlay_is_drawn_and_slider_sets_its_opacity(uploaded):
+    page = uploaded
+    page.locator("#jobs li[data-name='street-photo.jpg'] button").click()
+    result = page.locator("#result-body")
+    result.locator("h2", has_text="street-photo.jpg").wait_for()
+    canvas = result.locator("canvas.overlay")
+    page.wait_for_function("() => document.querySelector('#result-body canvas.overlay')?.dataset.map")
+    assert canvas.is_visible()
+    assert canvas.evaluate("c => [c.width, c.height]") == [160, 120]
+    # the coloured map is not empty: some pixel has alpha (the ramp is transparent only at exactly 0)
+    assert canvas.evaluate("c => c.getContext('2d').getImageData(0, 0, c.width, c.height).data"
+                           ".some((v, i) => i % 4 === 3 && v > 0)")
+    assert result.locator("img.base").evaluate("img => img.complete && img.naturalWidth") == 160
+    slider = result.locator("input.opacity")
+    slider.fill("20")
+    assert canvas.evaluate("c => c.style.opacity") == "0.2"
+    slider.fill("90")
+    assert canvas.evaluate("c => getComputedStyle(c).opacity") == "0.9"
+    first = canvas.get_attribute("data-map")
+    select = result.locator("select[id$='-map']")
+    assert select.locator("option").count() >= 2
+    select.select_option(index=1)
+    page.wait_for_function("first => document.querySelector('#result-body canvas.overlay').dataset.map !== first",
+                           arg=first)
+    assert canvas.get_attribute("data-map").startswith("/v1/analyses/")
+
+
+def test_report_link_opens_the_html_report(uploaded, context):
+    link = uploaded.locator("#result-body a", has_text="Full report (HTML)")
+    with context.expect_page() as opened:
+        link.click()
+    report = opened.value
+    report.wait_for_load_state()
+    assert report.url.endswith("/report.html")
+    assert report.locator("header.top strong").inner_text() == "unmask"
+    assert report.locator(".verdict .headline").first.inner_text() in HEADLINES
+    report.close()
+
+
+def test_report_text_is_escaped(uploaded):
+    page = uploaded
+    page.locator("#jobs li").filter(has_text="onerror").locator("button").click()
+    title = page.locator("#result-body h2.filename")
+    title.filter(has_text="onerror").wait_for()
+    assert title.inner_text() == HOSTILE
+    assert page.evaluate("() => window.pwned") is None
+    assert page.locator("img[src='x']").count() == 0
+
+
+def test_history_search_finds_the_upload(uploaded):
+    page = uploaded
+    box = page.locator("#history-q")
+    box.fill("street-photo")
+    page.locator("#history-form button").click()
+    page.wait_for_function("() => [...document.querySelectorAll('#history-rows tr')].length === 1")
+    row = page.locator("#history-rows tr")
+    assert "street-photo.jpg" in row.inner_text()
+    assert "done" in row.inner_text()
+    box.fill("no-such-file-anywhere")
+    page.locator("#history-form button").click()
+    page.locator("#history-empty").wait_for(state="visible")
+    assert page.locator("#history-rows tr").count() == 0
+    box.fill("")
+    page.locator("#history-form button").click()
+    page.wait_for_function("() => document.querySelectorAll('#history-rows tr').length === 2")
+    page.locator("#history-rows tr", has_text="street-photo.jpg").locator("button").click()
+    page.locator("#result-body h2", has_text="street-photo.jpg").wait_for()
+
+
+def test_text_box_analyses_a_text(server, page):
+    page.goto(server + "/")
+    page.fill("#text-input", "The minister said on Tuesday that the new bridge will open next spring.")
+    page.click("#text-submit")
+    page.wait_for_function("() => document.querySelector('#jobs li')?.dataset.status === 'done'", timeout=30_000)
+    assert page.locator("#result-body [data-testid=verdict]").inner_text() in HEADLINES
+
+
+def test_controls_are_labelled_and_file_picker_is_keyboard_reachable(server, page):
+    page.goto(server + "/")
+    unlabelled = page.evaluate("""() => [...document.querySelectorAll('input, select, textarea, button')]
+        .filter((e) => !(e.labels?.length || e.getAttribute('aria-label') || e.textContent.trim()))
+        .map((e) => e.outerHTML)""")
+    assert unlabelled == []
+    for _ in range(15):
+        page.keyboard.press("Tab")
+        if page.evaluate("() => document.activeElement.id") == "file-input":
+            break
+    else:
+        pytest.fail("Tab never reached the file picker")
+    with page.expect_file_chooser() as chooser:
+        page.keyboard.press("Enter")
+    assert chooser.value.is_multiple()
+
+
+def test_dropping_a_file_analyses_it(server, page):
+    page.goto(server + "/")
+    page.evaluate("""async (b64) => {
+        const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+        const dt = new DataTransfer();
+        dt.items.add(new File([bytes], 'dropped.jpg', { type: 'image/jpeg' }));
+        const zone = document.getElementById('dropzone');
+        zone.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }));
+        zone.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    }""", base64.b64encode(jpeg_bytes(4)).decode())
+    page.wait_for_function("() => document.querySelector('#jobs li')?.dataset.status === 'done'", timeout=30_000)
+    assert page.locator("#jobs li").get_attribute("data-name") == "dropped.jpg"
+    page.locator("#result-body h2", has_text="dropped.jpg").wait_for()
+
+
+def test_api_key_prompt(tmp_path, page):
+    with shot.running_server(tmp_path / "data", "--profile", "fast", "--api-key", KEY) as url:
+        page.goto(url + "/")
+        page.locator("#auth").wait_for(state="visible")
+        assert page.locator("#api-key").evaluate("e => e === document.activeElement")
+        page.fill("#api-key", "wrong-key")
+        page.click("#auth-form button")
+        page.locator("#auth-message", has_text="did not accept").wait_for()
+        page.fill("#api-key", KEY)
+        page.click("#auth-form button")
+        page.locator("#history-empty").wait_for(state="visible")
+        assert page.evaluate("() => sessionStorage.getItem('unmask.apiKey')") == KEY
+        shot.upload_and_wait(page, [{"name": "keyed.jpg", "mimeType": "image/jpeg", "buffer": jpeg_bytes(3)}])
+        assert page.locator("#jobs li").get_attribute("data-status") == "done"
+        # maps and the image come through object URLs fetched with the key (elements cannot send headers)
+        page.wait_for_function("() => document.querySelector('#result-body canvas.overlay')?.dataset.map")
+        assert page.locator("#result-body img.base").get_attribute("src").startswith("blob:")
+        with page.context.expect_page() as opened:
+            page.locator("#result-body a", has_text="Full report (HTML)").click()
+        report = opened.value
+        report.wait_for_url(re.compile(r"^blob:"))
+        report.locator(".verdict .headline").first.wait_for()
+        assert "keyed.jpg" in report.content()
+        report.close()
+
+
+def _segment_report() -> dict:
+    """A report as the model writes it, with time segments and text spans (offsets in code points)."""
+    segs = [SegmentModel(start_s=0.5, end_s=1.5, score=0.9, label="voice clone"),
+            SegmentModel(start_s=3.0, end_s=4.0, score=0.2)]
+    text = "😀 Breaking: the moon is made of cheese."
+    at = text.index("made of cheese")
+    tokens = [TokenModel(start=2, end=10, text=text[2:10], score=0.8),
+              TokenModel(start=at, end=at + 14, text=text[at:at + 14], score=0.4)]
+    report = Report(media=MediaInfo(kind="audio", duration_s=5.0), verdict=Verdict(label="manipulated",
+                    probability=0.8, calibrated=False),
+                    evidence=[EvidenceEntry(detector="voice", score=0.9, segments=segs),
+                              EvidenceEntry(detector="claims", score=0.8, tokens=tokens)])
+    return {"report": report.to_dict(), "text": text, "tokens": [t.text for t in tokens]}
+
+
+def test_timeline_and_text_spans_render(server, page):
+    page.goto(server + "/")
+    data = _segment_report()
+    found = page.evaluate("""async ({report, text}) => {
+        const { timelineSection } = await import('/static/timeline.js');
+        const { spansSection } = await import('/static/spans.js');
+        const host = document.createElement('div');
+        host.id = 'probe';
+        document.body.append(host);
+        host.append(timelineSection(report, null), spansSection(report, async () => text));
+        await new Promise((r) => setTimeout(r, 50));
+        const segs = [...host.querySelectorAll('.timeline .seg')];
+        return { widths: segs.map((s) => s.style.width), lefts: segs.map((s) => s.style.left),
+                 words: [...host.querySelectorAll('ul.segments li')].map((li) => li.textContent),
+                 marks: [...host.querySelectorAll('.text-view mark')].map((m) => m.firstChild.textContent),
+                 text: host.querySelector('.text-view').textContent };
+    }""", {"report": data["report"], "text": data["text"]})
+    assert found["lefts"] == ["10%", "60%"] and found["widths"] == ["20%", "20%"]
+    assert found["words"][0] == "0.50 s to 1.50 s: score 90% (voice clone)"
+    assert found["marks"] == data["tokens"]
+    assert found["text"].replace("[80%]", "").replace("[40%]", "") == data["text"]
