@@ -11,9 +11,8 @@ import numpy as np
 import pytest
 
 import unmask
-from unmask.faces.timeline import segments
-
 from clips import face_frame, mp4, swap_clip
+from unmask.faces.timeline import segments
 
 pytest.importorskip("dlib")
 pytest.importorskip("cv2")

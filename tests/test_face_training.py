@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from unmask.train.sources import Context, build
 from unmask.datasets.manifest import Item
 from unmask.datasets.split import fold_of, group_split
 from unmask.faces.blend import boundary, self_blend
+from unmask.train.sources import Context, build
 
 pytest.importorskip("dlib")
 pytest.importorskip("cv2")

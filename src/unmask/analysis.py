@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
 import dataclasses
+import hashlib
 import math
 import os
 import stat
@@ -30,8 +30,8 @@ from .report.model import (
     ProvenanceFact,
     Report,
     SegmentModel,
-    TrackModel,
     TokenModel,
+    TrackModel,
 )
 from .stacking import Stacker
 from .stacking import resolve as resolve_stackers
