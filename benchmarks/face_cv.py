@@ -7,9 +7,9 @@ Folds: `unmask.datasets.split.fold_of(source_video, 5, seed 0)`, so a fake and t
 from are always on the same side. Each fold's model is `unmask train configs/train/face_xray.yaml` with
 UNMASK_FOLD=k (trained here unless its run folder already holds a finished model of that exact config);
 the shipped model is fold 0's. Scoring goes through the detector's own path on the original file after the
-perturbation (unmask.perturb): find the largest face with unmask.faces, align it (256 px, 1.3x), score it
-with FaceXRayDetector.score_crops. A crop where no face is found is scored whole, resized to the crop side,
-as in training, and counted. The threshold is 0.5, fixed in advance; AUC/AP follow docs/metrics.md; the
+perturbation (unmask.perturb): find the largest face with unmask.faces, align it (256 px, 1.3x), cut the
+network's box square from it and score it (FaceXRayDetector.score_faces). A crop where no face is found is
+scored whole, resized to the network's input side, as in training, and counted. The threshold is 0.5, fixed in advance; AUC/AP follow docs/metrics.md; the
 pooled row uses every item's out-of-fold score, the mean row the five folds' own AUCs.
 """
 
@@ -32,6 +32,7 @@ CONFIG = ROOT / "configs/train/face_xray.yaml"
 FOLDS = 5
 PERTURBATIONS = ("none", "jpeg(50)", "resize(0.5)")
 THRESHOLD = 0.5
+STRONG = 0.7  # the fusion's cut-off for a finding strong enough to set a verdict (unmask.fusion)
 
 
 def train_fold(k: int, runs: Path, threads: int) -> Path:
@@ -69,17 +70,19 @@ def score_fold(run: Path, items: list[tuple[Path, int]], perturbation: str) -> t
     det = FaceXRayDetector()
     det._net, det.card = _load_run(run)
     chain = None if perturbation == "none" else parse(perturbation)
-    crops, missed = [], 0
+    from unmask.faces.align import cut_square
+
+    crops, missed, side = [], 0, det.net().input_size
     for i, (path, _) in enumerate(items):
         data = path.read_bytes()
         data = chain.apply(data, seed=i) if chain else data
         rgb = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
         found = analyze_faces(rgb, det.finder())
         if found:
-            crops.append(found[0].crop)
+            crops.append(cut_square(found[0].crop, det.square(found[0]), side))
         else:
             missed += 1
-            crops.append(np.asarray(Image.fromarray(rgb).resize((256, 256), Image.BILINEAR)))
+            crops.append(np.asarray(Image.fromarray(rgb).resize((side, side), Image.BILINEAR)))
     probs, _ = det.score_crops(crops)
     return probs, missed
 
@@ -127,8 +130,10 @@ def main() -> None:
     table = {}
     for p, r in results.items():
         row = binary_summary(r["y"], r["s"], THRESHOLD)
+        y, sc = np.array(r["y"]), np.array(r["s"])
         row.update(fold_auc_mean=float(np.mean(r["fold_auc"])), fold_auc_std=float(np.std(r["fold_auc"])),
-                   fold_auc=r["fold_auc"], no_face=r["missed"])
+                   fold_auc=r["fold_auc"], no_face=r["missed"],
+                   real_at_or_above_0_7=float(np.mean(sc[y == 0] >= STRONG)))
         table[p] = row
         print(f"{p:12s} pooled AUC {row['auc']:.3f} AP {row['ap']:.3f} acc@0.5 {row['accuracy']:.3f} "
               f"fold AUC {row['fold_auc_mean']:.3f} ± {row['fold_auc_std']:.3f} no face {r['missed']}")

@@ -13,22 +13,10 @@ time (so nothing is reused from the media cache).
 from __future__ import annotations
 
 import argparse
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
-
-
-def median_s(fn: Callable[[], object], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def main() -> None:
@@ -37,7 +25,7 @@ def main() -> None:
     args = ap.parse_args()
     import unmask
     from unmask.detectors.face.face_xray import FaceXRayDetector
-    from unmask.faces.__main__ import write_clip
+    from unmask.faces.__main__ import median_s, write_clip
     from unmask.faces.video import sample_frames, track_faces
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -41,6 +41,13 @@ def temporal(swapped):
     return unmask.Analyzer(detectors=["face_temporal"]).analyze(swapped)
 
 
+def _split(track) -> tuple[list[float], list[float]]:
+    """Frame scores inside the swapped part, and away from it (a frame step either side may see a change)."""
+    pairs = list(zip(track.times, track.frame_scores, strict=True))
+    return ([s for t, s in pairs if FORGED[0] <= t < FORGED[1]],
+            [s for t, s in pairs if t < FORGED[0] - 0.15 or t > FORGED[1] + 0.05])
+
+
 def _overlap(seg, span) -> float:
     return max(0.0, min(seg.end_s, span[1]) - max(seg.start_s, span[0]))
 
@@ -58,9 +65,7 @@ def test_temporal_detector_marks_the_swapped_part(temporal) -> None:
     (track,) = entry.tracks
     assert len(track.times) == len(track.frame_scores) == len(track.boxes) == 32
     assert track.thumbnail.startswith("data:image/jpeg;base64,")
-    forged = [s for t, s in zip(track.times, track.frame_scores, strict=True) if FORGED[0] <= t < FORGED[1]]
-    clean = [s for t, s in zip(track.times, track.frame_scores, strict=True)
-             if t < FORGED[0] - 0.15 or t > FORGED[1] + 0.05]
+    forged, clean = _split(track)
     assert min(forged) > 0.5 > max(clean)
     assert entry.segments == track.segments
     covered = sum(_overlap(s, FORGED) for s in track.segments)
@@ -83,3 +88,53 @@ def test_no_face_is_not_applicable_and_html_draws_the_timeline(temporal, head) -
     assert "Faces over time" in html and html.count('<svg class="timeline"') == 1
     assert html.count("<rect") == 32 + 1  # one cell per sampled frame, one bar for the segment
     assert "data:image/jpeg;base64," in html
+
+
+# -- face_xray (the shipped network) ---------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def xray(swapped):
+    pytest.importorskip("torch")
+    return unmask.Analyzer(detectors=["face_xray"]).analyze(swapped)
+
+
+def test_face_xray_scores_each_face_of_a_photo_and_maps_it_back(head) -> None:
+    pytest.importorskip("torch")
+    photo = np.ascontiguousarray(skdata.astronaut())
+    report = unmask.Analyzer(detectors=["face_xray"]).analyze(_png(photo))
+    (entry,) = report.evidence
+    (box,) = entry.boxes
+    assert 0.0 <= entry.score <= 1.0 and box.score == entry.score
+    assert 120 < box.x0 < 220 and 30 < box.y0 < 120  # her face
+    heat = report.maps["face_xray.heatmap"]
+    assert heat.shape == photo.shape[:2]
+    x0, y0, x1, y1 = (int(v) for v in (box.x0, box.y0, box.x1, box.y1))
+    pad = int(0.6 * (x1 - x0))  # the aligned crop (1.3x margin) reaches a little beyond the box
+    outside = heat.copy()
+    outside[max(0, y0 - pad):y1 + pad, max(0, x0 - pad):x1 + pad] = 0
+    assert heat.max() > 0 and outside.max() == 0
+    empty = unmask.Analyzer(detectors=["face_xray"]).analyze(_png(np.full((200, 300, 3), 120, np.uint8)))
+    assert empty.evidence[0].score is None and "no face" in empty.evidence[0].summary
+
+
+def test_face_xray_gives_one_timeline_per_track(xray) -> None:
+    (entry,) = xray.evidence
+    (track,) = entry.tracks
+    assert len(track.frame_scores) == len(track.times) == 32
+    assert entry.score == pytest.approx(np.mean(track.frame_scores))
+    assert len(entry.boxes) == 32 and all(b.time_s is not None for b in entry.boxes)
+    assert entry.details["most_suspicious_track"] == 0 and entry.segments == track.segments
+    forged, clean = _split(track)
+    assert min(forged) > max(clean) + 0.15  # the swapped face scores above every untouched frame
+    (segment,) = track.segments
+    assert _overlap(segment, FORGED) > 0.8 and segment.end_s - segment.start_s < 1.3
+
+
+def _png(rgb: np.ndarray) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, "PNG")
+    return buf.getvalue()

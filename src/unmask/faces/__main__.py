@@ -21,7 +21,7 @@ from .detect import DlibFaceFinder, default_finder
 from .quality import assess
 
 
-def _median_s(fn: Callable[[], object], repeat: int) -> float:
+def median_s(fn: Callable[[], object], repeat: int) -> float:
     times = []
     for _ in range(repeat):
         t0 = time.perf_counter()
@@ -44,7 +44,7 @@ def time_image(rgb: np.ndarray, repeat: int) -> None:
     models = finder._load()
     print(f"image {rgb.shape[1]}x{rgb.shape[0]}; model load {time.perf_counter() - t0:.3f} s")
     for up in (0, 1):
-        s = _median_s(lambda up=up: models.detector.run(rgb, up, 0.0), repeat)
+        s = median_s(lambda up=up: models.detector.run(rgb, up, 0.0), repeat)
         print(f"HOG detection, upsample {up}: {s:.3f} s")
     found = finder.find(rgb)
     if not found:
@@ -52,17 +52,17 @@ def time_image(rgb: np.ndarray, repeat: int) -> None:
         return
     face = found[0]
     rect = models.detector.run(rgb, 0, 0.0)[0][0]
-    print(f"68 landmarks (per face): {_median_s(lambda: models.predictor(rgb, rect), repeat):.4f} s")
+    print(f"68 landmarks (per face): {median_s(lambda: models.predictor(rgb, rect), repeat):.4f} s")
 
     def describe() -> None:
         face.descriptor = None
         finder.describe(rgb, face)
 
-    print(f"128-d descriptor (per face): {_median_s(describe, repeat):.3f} s")
+    print(f"128-d descriptor (per face): {median_s(describe, repeat):.3f} s")
     aligned = align(rgb, face.keypoints())
-    print(f"alignment 256 px (per face): {_median_s(lambda: align(rgb, face.keypoints()), repeat):.4f} s")
-    print(f"quality (per face): {_median_s(lambda: assess(face, aligned, DEFAULT_ALIGNMENT, rgb.shape), repeat):.4f} s")
-    print(f"analyze_faces total: {_median_s(lambda: analyze_faces(rgb, finder), repeat):.3f} s")
+    print(f"alignment 256 px (per face): {median_s(lambda: align(rgb, face.keypoints()), repeat):.4f} s")
+    print(f"quality (per face): {median_s(lambda: assess(face, aligned, DEFAULT_ALIGNMENT, rgb.shape), repeat):.4f} s")
+    print(f"analyze_faces total: {median_s(lambda: analyze_faces(rgb, finder), repeat):.3f} s")
 
 
 def write_clip(path: Path, seconds: int = 10, fps: int = 30) -> None:

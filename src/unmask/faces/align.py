@@ -114,3 +114,38 @@ def to_image(crop_map: np.ndarray, aligned: AlignedFace, shape: tuple[int, int])
     src = crop_map.astype(np.uint8) if crop_map.dtype == bool else np.ascontiguousarray(crop_map)
     out = cv2.warpAffine(src, aligned.inverse, (w, h), flags=flags, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
     return out.astype(bool) if crop_map.dtype == bool else out
+
+
+
+def box_square(aligned: AlignedFace, box: tuple[float, float, float, float], scale: float) -> tuple[int, int, int]:
+    """(x0, y0, side) in crop pixels: the square around the face box's centre, `scale` times its longer
+    side, in the aligned (upright) crop. Detector boxes frame a face more consistently than the template's
+    margin does across face shapes and poses."""
+    x0, y0, x1, y1 = box
+    cx, cy = apply(aligned.transform, np.array([[(x0 + x1) / 2, (y0 + y1) / 2]]))[0]
+    side = max(2, round(max(x1 - x0, y1 - y0) * aligned.scale * scale))
+    return round(cx - side / 2), round(cy - side / 2), side
+
+
+def cut_square(crop: np.ndarray, square: tuple[int, int, int], size: int) -> np.ndarray:
+    """The square of the crop (an image or a float map), edge-padded where it leaves the crop, resized to
+    size x size (area averaging when shrinking, so fine detail is averaged, not aliased)."""
+    cv2 = import_cv2()
+    x0, y0, side = square
+    h, w = crop.shape[:2]
+    pad = max(0, -x0, -y0, x0 + side - w, y0 + side - h)
+    padded = np.pad(crop, ((pad, pad), (pad, pad)) + ((0, 0),) * (crop.ndim - 2), mode="edge") if pad else crop
+    inner = np.ascontiguousarray(padded[y0 + pad:y0 + pad + side, x0 + pad:x0 + pad + side])
+    interp = cv2.INTER_AREA if side > size else cv2.INTER_LINEAR
+    return inner if side == size else cv2.resize(inner, (size, size), interpolation=interp)
+
+
+def paste_square(square_map: np.ndarray, square: tuple[int, int, int], crop_size: int) -> np.ndarray:
+    """The inverse of `cut_square` for a float map: placed on a crop_size crop, 0 elsewhere."""
+    cv2 = import_cv2()
+    x0, y0, side = square
+    big = cv2.resize(np.ascontiguousarray(square_map, np.float32), (side, side), interpolation=cv2.INTER_LINEAR)
+    out = np.zeros((crop_size, crop_size), np.float32)
+    ys, xs = slice(max(0, y0), min(crop_size, y0 + side)), slice(max(0, x0), min(crop_size, x0 + side))
+    out[ys, xs] = big[ys.start - y0:ys.stop - y0, xs.start - x0:xs.stop - x0]
+    return out

@@ -64,13 +64,25 @@ class FaceXRayDetector(FaceSampling, LearnedDetector):
         LearnedDetector.__init__(self)
         FaceSampling.__init__(self, frames, every)
 
+    def square(self, face: Any) -> tuple[int, int, int]:
+        """Where the network's input lies in a face's aligned crop (unmask.faces.align.box_square)."""
+        from ...faces.align import box_square
+
+        return box_square(face.aligned, face.box, self.net().box_scale)
+
+    def score_faces(self, found: list[Any]) -> tuple[np.ndarray, np.ndarray]:
+        """(P(forged) per face, X-ray maps (N, S, S) on the network's input squares) for FaceResults."""
+        from ...faces.align import cut_square
+
+        side = self.net().input_size
+        return self.score_crops([cut_square(f.crop, self.square(f), side) for f in found])
+
     def score_crops(self, crops: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        """(P(forged) per crop, X-ray maps (N, S, S)) for aligned crops, resized to the network's input side."""
+        """(P(forged), X-ray maps) for network inputs (input_size x input_size RGB), in batches."""
         import torch
 
         net = self.net()
-        side = net.input_size
-        x = torch.from_numpy(np.stack([_resize(c, side) for c in crops])).permute(0, 3, 1, 2).float() / 255.0
+        x = torch.from_numpy(np.stack(crops)).permute(0, 3, 1, 2).float() / 255.0
         probs, maps = [], []
         with torch.inference_mode():
             for i in range(0, len(x), BATCH):
@@ -88,11 +100,13 @@ class FaceXRayDetector(FaceSampling, LearnedDetector):
         found = faces(media, self.finder())
         if not found:
             raise NotApplicable("no face was found in the image")
-        probs, maps = self.score_crops([f.crop for f in found])
+        from ...faces.align import paste_square
+
+        probs, maps = self.score_faces(found)
         heat = np.zeros(media.rgb.shape[:2], np.float32)
         scored = []
         for f, p, m in zip(found, probs, maps, strict=True):
-            heat = np.maximum(heat, f.map_to_image(_resize_map(m, f.crop.shape[0]), heat.shape))
+            heat = np.maximum(heat, f.map_to_image(paste_square(m, self.square(f), f.crop.shape[0]), heat.shape))
             scored.append(FaceScore(float(p), m, f.box, f.flags))
         return PhotoOutput(scored, heat)
 
@@ -101,7 +115,7 @@ class FaceXRayDetector(FaceSampling, LearnedDetector):
         points = [(tr, t, r) for tr in found.tracks for t, r in tr.points]
         if not points:
             raise NotApplicable(f"no face was found in the {len(found.times)} sampled frames")
-        probs, _ = self.score_crops([r.crop for _, _, r in points])
+        probs, _ = self.score_faces([r for _, _, r in points])
         tracks = []
         for tr in found.tracks:
             idx = [i for i, (owner, _, _) in enumerate(points) if owner is tr]
@@ -140,18 +154,3 @@ def _video_evidence(native: VideoOutput, details: dict[str, Any]) -> Evidence:
     return Evidence(score=worst.score, summary=summary, segments=worst.segments, tracks=native.tracks, boxes=boxes,
                     details={**details, "sampled_frames": native.sampled, "most_suspicious_track": worst.id})
 
-
-def _resize(crop: np.ndarray, side: int) -> np.ndarray:
-    if crop.shape[0] == side:
-        return crop
-    from PIL import Image
-
-    return np.asarray(Image.fromarray(crop).resize((side, side), Image.BILINEAR))
-
-
-def _resize_map(m: np.ndarray, side: int) -> np.ndarray:
-    if m.shape[0] == side:
-        return m
-    from PIL import Image
-
-    return np.asarray(Image.fromarray(m).resize((side, side), Image.BILINEAR), np.float32)

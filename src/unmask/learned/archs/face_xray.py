@@ -21,7 +21,10 @@ from ..net import ForensicNet
 class FaceXRay(ForensicNet):
     task = "localize"
     multiple = 16
-    input_size = 128  # the aligned crop side it was trained on (configs/train/face_xray.yaml, data.crop)
+    # the input it was trained on (configs/train/face_xray.yaml, faces source): the square of box_scale times
+    # the face box, cut from the upright aligned crop, at input_size px (unmask.faces.align.cut_square)
+    input_size = 128
+    box_scale = 1.1
     paper = "Li et al. CVPR 2020 (Face X-ray); Shiohara & Yamasaki CVPR 2022 (Self-Blended Images)"
 
     def __init__(self, width: int = 24) -> None:
