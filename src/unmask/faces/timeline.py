@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import base64
 import io
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image
 
-from ..detectors.evidence import Segment
+from ..detectors.evidence import FaceTrack, Segment
+
+if TYPE_CHECKING:
+    from .video import Track
 
 THRESHOLD = 0.5
 
@@ -43,3 +47,15 @@ def thumbnail(crop: np.ndarray, side: int = 96) -> str:
     buf = io.BytesIO()
     Image.fromarray(crop).resize((side, side), Image.BILINEAR).save(buf, "JPEG", quality=80)
     return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def track_result(track: Track, scores: list[float], duration: float | None = None) -> FaceTrack:
+    """The report's view of a face track (unmask.faces.video.Track) given P(forged) at each of its points:
+    mean score, segments, boxes, the quality flags seen, and its most suspicious face as the thumbnail."""
+    points = track.points
+    scores = [float(s) for s in scores]
+    worst = points[int(np.argmax(scores))][1]
+    return FaceTrack(id=track.id, score=float(np.mean(scores)), times=[t for t, _ in points],
+                     frame_scores=scores, boxes=[tuple(float(v) for v in r.box) for _, r in points],
+                     segments=segments([t for t, _ in points], scores, THRESHOLD, duration),
+                     flags=sorted({flag for _, r in points for flag in r.flags}), thumbnail=thumbnail(worst.crop))

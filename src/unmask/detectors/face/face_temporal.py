@@ -25,9 +25,9 @@ from typing import Any
 import numpy as np
 
 from ...errors import NotApplicable
-from ...faces.timeline import THRESHOLD, segments, thumbnail
+from ...faces.timeline import track_result
 from ..base import Detector
-from ..evidence import Evidence, FaceTrack
+from ..evidence import Evidence
 from ._sampling import FaceSampling
 
 SIGNALS = ("jitter", "drift", "flicker")
@@ -43,7 +43,6 @@ class TrackSignals:
     """Native output for one track: the three changes at each sampled time (NaN where unmeasurable)."""
 
     track: Any
-    times: list[float]
     values: dict[str, np.ndarray]
 
 
@@ -88,10 +87,10 @@ class FaceTemporalDetector(FaceSampling, Detector):
             centre = np.median(np.stack(described), axis=0)
             values["drift"] = np.array([np.linalg.norm(r.face.descriptor - centre)
                                         if r.face.descriptor is not None else np.nan for _, r in track.points])
-        return TrackSignals(track, track.times, values)
+        return TrackSignals(track, values)
 
     def to_evidence(self, native: list[TrackSignals], media: Any) -> Evidence:
-        tracks = [_track_result(sig, media.duration_s) for sig in native]
+        tracks = [track_result(sig.track, list(frame_probabilities(sig.values)), media.duration_s) for sig in native]
         worst = max(tracks, key=lambda t: t.score)
         summary = (f"Frame-to-frame consistency of {len(tracks)} face track(s): the least consistent (track "
                    f"{worst.id}) {'changes unlike a real face' if worst.segments else 'shows no unusual change'}"
@@ -143,16 +142,6 @@ def frame_probabilities(values: dict[str, np.ndarray]) -> np.ndarray:
         zi = (v - med) / max(float(mad), FLOORS[name])
         z = np.maximum(z, np.nan_to_num(zi, nan=0.0))
     return 1.0 / (1.0 + np.exp(-(z - Z_OFFSET)))
-
-
-def _track_result(sig: TrackSignals, duration: float) -> FaceTrack:
-    p = frame_probabilities(sig.values)
-    tr = sig.track
-    return FaceTrack(id=tr.id, score=float(p.mean()), times=sig.times, frame_scores=[float(x) for x in p],
-                     boxes=[tuple(float(v) for v in r.box) for _, r in tr.points],
-                     segments=segments(sig.times, list(p), THRESHOLD, duration),
-                     flags=sorted({f for _, r in tr.points for f in r.flags}),
-                     thumbnail=thumbnail(tr.points[len(tr.points) // 2][1].crop))
 
 
 def _frames(media: Any, times: list[float]) -> list[tuple[float, np.ndarray]]:

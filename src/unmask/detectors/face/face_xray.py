@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ...errors import NotApplicable
-from ...faces.timeline import THRESHOLD, segments, thumbnail
+from ...faces.timeline import THRESHOLD, track_result
 from ..evidence import Box, Evidence, FaceTrack
 from ..learned import LearnedDetector
 from ._sampling import FaceSampling
@@ -25,10 +25,9 @@ BATCH = 32
 
 @dataclass
 class FaceScore:
-    """Native output for one face: P(forged), its X-ray map on the aligned crop, and where it was."""
+    """Native output for one face: P(forged), where it was, and its quality flags."""
 
     probability: float
-    xray: np.ndarray
     box: tuple[float, float, float, float]
     flags: tuple[str, ...]
 
@@ -96,18 +95,17 @@ class FaceXRayDetector(FaceSampling, LearnedDetector):
 
     def _photo(self, media: Any) -> PhotoOutput:
         from ...faces import faces
+        from ...faces.align import paste_square
 
         found = faces(media, self.finder())
         if not found:
             raise NotApplicable("no face was found in the image")
-        from ...faces.align import paste_square
-
         probs, maps = self.score_faces(found)
         heat = np.zeros(media.rgb.shape[:2], np.float32)
         scored = []
         for f, p, m in zip(found, probs, maps, strict=True):
             heat = np.maximum(heat, f.map_to_image(paste_square(m, self.square(f), f.crop.shape[0]), heat.shape))
-            scored.append(FaceScore(float(p), m, f.box, f.flags))
+            scored.append(FaceScore(float(p), f.box, f.flags))
         return PhotoOutput(scored, heat)
 
     def _video(self, media: Any) -> VideoOutput:
@@ -115,17 +113,8 @@ class FaceXRayDetector(FaceSampling, LearnedDetector):
         points = [(tr, t, r) for tr in found.tracks for t, r in tr.points]
         if not points:
             raise NotApplicable(f"no face was found in the {len(found.times)} sampled frames")
-        probs, _ = self.score_faces([r for _, _, r in points])
-        tracks = []
-        for tr in found.tracks:
-            idx = [i for i, (owner, _, _) in enumerate(points) if owner is tr]
-            p = [float(probs[i]) for i in idx]
-            best = points[idx[int(np.argmax(p))]][2]
-            tracks.append(FaceTrack(
-                id=tr.id, score=float(np.mean(p)), times=tr.times, frame_scores=p,
-                boxes=[tuple(float(v) for v in r.box) for _, r in tr.points],
-                segments=segments(tr.times, p, THRESHOLD, media.duration_s),
-                flags=sorted({flag for _, r in tr.points for flag in r.flags}), thumbnail=thumbnail(best.crop)))
+        probs = iter(self.score_faces([r for _, _, r in points])[0])
+        tracks = [track_result(tr, [next(probs) for _ in tr.points], media.duration_s) for tr in found.tracks]
         return VideoOutput(tracks, len(found.times), media.duration_s)
 
     def to_evidence(self, native: PhotoOutput | VideoOutput, media: Any) -> Evidence:
