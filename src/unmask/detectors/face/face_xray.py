@@ -56,8 +56,8 @@ class FaceXRayDetector(FaceSampling, LearnedDetector):
     profiles = ("default", "thorough")
     paper = "Li et al. CVPR 2020 (Face X-ray); Shiohara & Yamasaki CVPR 2022 (Self-Blended Images)"
     description = ("Learned face-forgery classifier with a blending-boundary map, per face and per video face "
-                   "track; trained on DFDC crops and self-blended faces; weak: grouped 5-fold AUC on "
-                   "dfdc_faces in docs/benchmarks/faces.md, below the 0.85 target.")
+                   "track; trained on DFDC crops and self-blended faces; weak: grouped 5-fold AUC 0.63 on "
+                   "dfdc_faces (docs/benchmarks/faces.md), below the 0.85 target.")
 
     def __init__(self, frames: int = 32, every: int | None = None) -> None:
         LearnedDetector.__init__(self)
