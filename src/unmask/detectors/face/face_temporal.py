@@ -81,12 +81,8 @@ class FaceTemporalDetector(FaceSampling, Detector):
                 continue
             values["jitter"][i] = landmark_jitter(result.face, later)
             values["flicker"][i] = boundary_flicker(result, nxt)
-            values["drift"][i] = np.nan if self.finder().describe(now, result.face) is None else 0.0
-        described = [r.face.descriptor for _, r in track.points if r.face.descriptor is not None]
-        if described:
-            centre = np.median(np.stack(described), axis=0)
-            values["drift"] = np.array([np.linalg.norm(r.face.descriptor - centre)
-                                        if r.face.descriptor is not None else np.nan for _, r in track.points])
+            self.finder().describe(now, result.face)  # kept on the face (None if the finder has no descriptor)
+        values["drift"] = identity_drift([r.face.descriptor for _, r in track.points])
         return TrackSignals(track, values)
 
     def to_evidence(self, native: list[TrackSignals], media: Any) -> Evidence:
@@ -98,6 +94,15 @@ class FaceTemporalDetector(FaceSampling, Detector):
         medians = {sig.track.id: {k: _nanmedian(v) for k, v in sig.values.items()} for sig in native}
         return Evidence(score=worst.score, summary=summary, segments=worst.segments, tracks=tracks,
                         details={"signal_medians": medians, "floors": FLOORS, "z_offset": Z_OFFSET})
+
+
+def identity_drift(descriptors: list[np.ndarray | None]) -> np.ndarray:
+    """Each descriptor's distance from the track's median descriptor (NaN where there is none)."""
+    known = [d for d in descriptors if d is not None]
+    if not known:
+        return np.full(len(descriptors), np.nan)
+    centre = np.median(np.stack(known), axis=0)
+    return np.array([np.nan if d is None else float(np.linalg.norm(d - centre)) for d in descriptors])
 
 
 def landmark_jitter(first: Any, later: Any) -> float:
