@@ -45,7 +45,6 @@ class FaceCrops:
         return len(self.items)
 
     def get(self, index: int, rng: np.random.Generator) -> Sample:
-
         rgb, face, label = read_rgb(self.items[index][0]), self.faces[index], self.items[index][1]
         if face is None:
             image = np.asarray(Image.fromarray(rgb).resize((self.size, self.size), Image.BILINEAR))
