@@ -4,7 +4,7 @@
 import { el, pct, scoreBar, seconds, when } from "./dom.js";
 import { overlayViewer } from "./overlay.js";
 import { spansSection } from "./spans.js";
-import { timelineSection } from "./timeline.js";
+import { timelineSection, tracksSection } from "./timeline.js";
 
 const AUTHENTIC_AT = 0.3;  // unmask.fusion.AUTHENTIC_AT: scores above it count as findings
 const HEADLINES = {
@@ -162,6 +162,7 @@ export async function renderJob(api, job, idPrefix) {
     maps ? [el("h3", {}, "Where"), maps] : null,
     reasonsBlock(report),
     report ? timelineSection(report, mediaUrl) : null,
+    report ? tracksSection(report) : null,
     report ? spansSection(report, textLoader(api, job)) : null,
     provenanceBlock(report),
     detectorsBlock(report));

@@ -53,3 +53,82 @@ export function timelineSection(report, mediaUrl) {
     el("p", { className: "note" }, "Coloured stretches are where a detector found something; the number is its score."),
     player, rows);
 }
+
+// Face tracks of a video (schema 1.1 `evidence[].tracks`): per track its thumbnail, a line in words and a lane
+// with one cell per sampled frame (green to red by score, each with its time and score as text), the
+// suspicious segments marked under the lane. As in the HTML report (report/templates/report.html).
+
+const THUMB_PREFIX = "data:image/jpeg;base64,";  // unmask makes the thumbnails; anything else is not shown
+
+/** "1.45–2.45 s" */
+function range(a, b) {
+  return `${seconds(a).slice(0, -2)}–${seconds(b)}`;
+}
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/** The track's samples as {t, score}, in time order. */
+function samples(track) {
+  const times = track.times ?? [];
+  const scores = track.frame_scores ?? [];
+  return times.slice(0, scores.length).map((t, i) => ({ t, score: scores[i] })).sort((a, b) => a.t - b.t);
+}
+
+function trackLine(track) {
+  const segs = track.segments ?? [];
+  const suspicious = segs.length
+    ? `suspicious: ${segs.map((s) => `${range(s.start_s, s.end_s)} (${pct(s.score)})`).join(", ")}`
+    : "no suspicious segment";
+  const flags = track.flags?.length ? ` · ${track.flags.join(", ")}` : "";
+  return `track ${track.id} · score ${pct(track.score)} · ${suspicious}${flags}`;
+}
+
+function frameLane(track, total) {
+  const points = samples(track);
+  const step = points.length > 1 ? median(points.slice(1).map((p, i) => p.t - points[i].t)) : total / 32;
+  const width = `${Math.max((90 * step) / total, 0.3)}%`;
+  return el("div", { className: "timeline frames", role: "group", "aria-label": `frame scores of track ${track.id}` },
+    points.map(({ t, score }) => {
+      const text = `${seconds(t)}: ${pct(score)}`;
+      const background = `hsl(${Math.round(120 * (1 - score))}, 65%, 45%)`;  // green (0) to red (1)
+      return el("span", { className: "cell", role: "img", title: text, "aria-label": text,
+        style: { left: `${(100 * t) / total}%`, width, background } });
+    }));
+}
+
+function segmentMarks(track, total) {
+  return el("div", { className: "track-marks", "aria-hidden": "true" }, (track.segments ?? []).map((s) => el("span", {
+    title: `suspicious ${range(s.start_s, s.end_s)} (${pct(s.score)})`,
+    style: { left: `${(100 * s.start_s) / total}%`, width: `${(100 * Math.max(0, s.end_s - s.start_s)) / total}%` },
+  })));
+}
+
+function trackRow(track, total) {
+  const thumb = typeof track.thumbnail === "string" && track.thumbnail.startsWith(THUMB_PREFIX)
+    ? el("img", { className: "thumb", src: track.thumbnail, alt: `face of track ${track.id}` }) : null;
+  return el("div", { className: "track", "data-track": track.id }, thumb,
+    el("div", { className: "lane" },
+      el("div", { className: "note track-line" }, trackLine(track)),
+      frameLane(track, total), segmentMarks(track, total),
+      el("div", { className: "axis", "aria-hidden": "true" }, el("span", {}, "0 s"), el("span", {}, seconds(total)))));
+}
+
+/** The "Faces over time" section for a report whose evidence has face tracks, or null when none has. */
+export function tracksSection(report) {
+  const entries = (report.evidence ?? []).filter((e) => e.tracks?.length);
+  if (!entries.length) return null;
+  return el("section", {}, el("h3", {}, "Faces over time"),
+    el("p", { className: "note" }, "Each cell is a sampled frame, coloured from green (looks real) to red (looks " +
+      "forged); red lines under a track mark its suspicious segments. Track score = mean of its frame scores."),
+    entries.map((entry) => {
+      const lastTimes = entry.tracks.flatMap((tr) => tr.times ?? []);
+      const total = Math.max(report.media?.duration_s || Math.max(0, ...lastTimes), 1e-6);
+      return el("div", { className: "tracks" },
+        el("h4", {}, entry.detector + (entry.part ? ` · ${entry.part}` : "")),
+        entry.tracks.map((track) => trackRow(track, total)));
+    }));
+}
