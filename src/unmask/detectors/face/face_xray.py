@@ -125,7 +125,8 @@ class FaceXRayDetector(FaceSampling, LearnedDetector):
         n = len(native.faces)
         summary = (f"{'The face' if n == 1 else f'Of {n} faces, the most suspicious'} "
                    f"{'looks forged' if best.probability >= THRESHOLD else 'shows no clear sign of forgery'} "
-                   f"(probability {best.probability:.2f}); the map shows where a face may have been blended.")
+                   f"(probability {best.probability:.2f}); the map shows where the model looked for a blending seam "
+                   f"(it marks face outlines on real faces too).")
         boxes = [Box(*f.box, score=f.probability, label=f"face {i}") for i, f in enumerate(native.faces)]
         faces = [{"index": i, "probability": f.probability, "flags": list(f.flags)} for i, f in enumerate(native.faces)]
         return Evidence(score=best.probability, summary=summary, heatmap=native.heatmap, boxes=boxes,
