@@ -89,14 +89,10 @@ def score_fold(run: Path, items: list[tuple[Path, int]], perturbation: str) -> t
 
 def _load_run(run: Path):
     """(network, card) from a training run folder (model.safetensors + card.json)."""
-    from safetensors.torch import load_file
-
-    from unmask.learned.net import build
+    from unmask.learned.store import network
 
     card = json.loads((run / "card.json").read_text())
-    net = build(card["arch"], card.get("arch_kwargs"))
-    net.load_state_dict(load_file(str(run / "model.safetensors")))
-    return net.eval(), card
+    return network(card, run / "model.safetensors"), card
 
 
 def main() -> None:

@@ -4,11 +4,10 @@ accepted job finishes; no upload is lost; no partial report is ever served."""
 from __future__ import annotations
 
 import contextlib
-import io
+import importlib.util
 import json
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -16,28 +15,19 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
 import pytest
-from PIL import Image
 
 httpx = pytest.importorskip("httpx")
 pytest.importorskip("fastapi")
 pytest.importorskip("uvicorn")
 
 
-def jpeg(seed: int, side: int) -> bytes:
-    rng = np.random.default_rng(seed)
-    _, x = np.mgrid[0:side, 0:side]
-    img = ((x * 200 // side)[..., None] + rng.integers(0, 40, (side, side, 3))).clip(0, 255).astype(np.uint8)
-    buf = io.BytesIO()
-    Image.fromarray(img).save(buf, "JPEG", quality=90)
-    return buf.getvalue()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+_TOOL = Path(__file__).parents[1] / "tools" / "load_test.py"
+_spec = importlib.util.spec_from_file_location("unmask_load_test", _TOOL)
+load_tool = importlib.util.module_from_spec(_spec)
+sys.modules[_spec.name] = load_tool  # its dataclasses look their module up there
+_spec.loader.exec_module(load_tool)
+jpeg, free_port = load_tool.make_jpeg, load_tool.free_port  # the load test's distinct JPEGs and free ports
 
 
 class Server:

@@ -42,12 +42,17 @@ def make_jpeg(seed: int, side: int) -> bytes:
     return buf.getvalue()
 
 
+def free_port() -> int:
+    """A loopback TCP port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 @contextlib.contextmanager
 def serve(workers: int, profile: str, queue_size: int, data_dir: Path) -> Iterator[str]:
     """`unmask serve` as a subprocess on a free loopback port; yields its base URL."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     cmd = [sys.executable, "-c", "from unmask.cli import main; main()", "serve", "--port", str(port),
            "--data-dir", str(data_dir), "--workers", str(workers), "--profile", profile,
            "--queue-size", str(queue_size), "--rate-limit", "0"]

@@ -71,14 +71,19 @@ def read_card(name: str, folder: Path | None = None) -> dict[str, Any]:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def load_model(name: str, folder: Path | None = None) -> tuple[Any, dict[str, Any]]:
-    """(network in eval mode on the CPU, model card) of shipped model `name`."""
+def network(card: dict[str, Any], weights: Path) -> Any:
+    """The network a model card describes, with the weights of file `weights`, in eval mode on the CPU."""
     from safetensors.torch import load_file
 
     from .net import build
 
+    net = build(card["arch"], card.get("arch_kwargs"))
+    net.load_state_dict(load_file(str(weights)))
+    return net.eval()
+
+
+def load_model(name: str, folder: Path | None = None) -> tuple[Any, dict[str, Any]]:
+    """(network in eval mode on the CPU, model card) of shipped model `name`."""
     folder = folder or weights_dir()
     card = read_card(name, folder)
-    net = build(card["arch"], card.get("arch_kwargs"))
-    net.load_state_dict(load_file(str(folder / f"{name}.safetensors")))
-    return net.eval(), card
+    return network(card, folder / f"{name}.safetensors"), card
