@@ -45,6 +45,12 @@ def read_heatmap(path: str | Path) -> np.ndarray:
         return (np.asarray(im, dtype=np.float64) / 65535.0).astype(np.float32)
 
 
+def read_mask(path: str | Path) -> np.ndarray:
+    """The inverse of `mask_png`: a bool mask."""
+    with Image.open(path) as im:
+        return np.asarray(im) > 127
+
+
 def artifact_dir(report: Report, root: Path) -> Path:
     stem = Path(report.media.path).stem if report.media.path else "input"
     stem = _UNSAFE.sub("_", stem)[:80].strip(".") or "input"

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from PIL import Image
 
 from ..errors import UnmaskError
 from .files import write_atomic
@@ -19,11 +18,6 @@ if TYPE_CHECKING:
 # the page needs its own inline styles and the opacity slider's inline handler, nothing from elsewhere
 CSP = ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'; "
        "base-uri 'none'; form-action 'none'; frame-ancestors 'self'")
-
-
-def _mask(path: Any) -> np.ndarray:
-    with Image.open(path) as im:
-        return np.asarray(im) > 127
 
 
 def _preview(service: Service, sha256: str) -> np.ndarray | None:
@@ -41,7 +35,7 @@ def _preview(service: Service, sha256: str) -> np.ndarray | None:
 
 def render(service: Service, job: dict[str, Any]) -> str:
     """The page for a done job; maps and images are left out once the job's upload was deleted."""
-    from ..report.artifacts import read_heatmap
+    from ..report.artifacts import read_heatmap, read_mask
     from ..report.html import render_html
     from ..report.model import Report
 
@@ -52,7 +46,7 @@ def render(service: Service, job: dict[str, Any]) -> str:
             for ref in (entry.heatmap, entry.mask):
                 path = folder / artifact_file(ref.name) if ref else None
                 if path is not None and path.is_file():
-                    report.maps[ref.name] = read_heatmap(path) if ref.kind == "heatmap" else _mask(path)
+                    report.maps[ref.name] = read_heatmap(path) if ref.kind == "heatmap" else read_mask(path)
         parts = [(None, job["sha256"])] + [(f"images[{i}]", sha) for i, sha in enumerate(attachments_of(job))]
         for part, sha in parts:
             rgb = _preview(service, sha) if report.media.kind in ("image", "post") else None
