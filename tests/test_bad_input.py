@@ -131,7 +131,7 @@ def _post_number_text(mf) -> Path:
 # name -> (builder, exception type, code, message pattern)
 FAILS: dict[str, tuple[Callable, type, str, str]] = {
     "empty": (_empty, MediaError, "empty", r"empty \(0 bytes\)"),
-    "truncated_jpeg": (_truncated_jpeg, MediaError, "truncated", r"JPEG pixel data is truncated"),
+    "truncated_jpeg": (_truncated_jpeg, MediaError, "truncated", r"JPEG data is truncated: the file ends after"),
     "junk": (_junk, UnsupportedMedia, "unsupported_media", r"unrecognised content \(first bytes "),
     "bomb": (_bomb, LimitExceeded, "limit_exceeded", r"declares 10,000,000,000 pixels, above the 100,000,000-pixel limit"),
     "ftyp_garbage": (_ftyp_garbage, MediaError, "corrupt", r"container is corrupt or not supported"),

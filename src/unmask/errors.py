@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
+# "<_io.BytesIO object at 0x7f...>" and similar: Python object reprs that libraries put in their messages
+_OBJECT_REPR = re.compile(r"\s*<[\w.]+ object at 0x[0-9a-fA-F]+>")
+
 
 class UnmaskError(Exception):
     """Base class. `code` is a stable machine-readable identifier used in reports."""
@@ -19,9 +25,17 @@ class UnmaskError(Exception):
 
 
 class MediaError(UnmaskError):
-    """The input could not be read as media: empty, corrupt, truncated, unknown or unreadable."""
+    """The input could not be read as media: empty, corrupt, truncated, unknown or unreadable.
+
+    `media` holds what was learnt about the input before it failed (e.g. kind, format, width, height from an
+    intact header), for the failed report's media section.
+    """
 
     code = "media_error"
+
+    def __init__(self, message: str, *, code: str | None = None, media: dict[str, Any] | None = None) -> None:
+        super().__init__(message, code=code)
+        self.media: dict[str, Any] = dict(media or {})
 
 
 class UnsupportedMedia(MediaError):
@@ -58,3 +72,9 @@ class NotApplicable(UnmaskError):
     """A detector has no opinion on this input (e.g. a JPEG-only method on a PNG)."""
 
     code = "not_applicable"
+
+
+def reason(exc: BaseException) -> str:
+    """A library exception's message for a user: object reprs (`<_io.BytesIO object at 0x...>`) removed."""
+    text = _OBJECT_REPR.sub("", str(exc)).strip().rstrip(":").strip()
+    return text or type(exc).__name__

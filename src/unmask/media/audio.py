@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import LimitExceeded, MediaError
+from ..errors import LimitExceeded, MediaError, reason
 from ..limits import Limits
 from .base import Media
 
@@ -54,7 +54,7 @@ class AudioMedia(Media):
         except MediaError:
             raise
         except Exception as exc:
-            raise MediaError(f"audio could not be decoded ({type(exc).__name__}: {exc})", code="corrupt") from exc
+            raise MediaError(f"audio could not be decoded ({reason(exc)})", code="corrupt") from exc
 
     def _read_soundfile(self, first: int, stop: int | None) -> np.ndarray:
         import soundfile as sf
@@ -67,11 +67,11 @@ class AudioMedia(Media):
         """Decode with PyAV, resampled to float planar, trimmed to exact sample positions by timestamp."""
         from .video import import_av, open_container, stream_start
 
-        av = import_av()
+        av = import_av("audio", f"{self.format.upper()} audio")
         if stop is None and self.duration_s > 0:
             stop = round(self.duration_s * self.sample_rate)
         chunks: list[np.ndarray] = []
-        with open_container(self.source) as container:
+        with open_container(self.source, "audio", f"{self.format.upper()} audio") as container:
             stream = container.streams.audio[0]
             origin = stream_start(stream)
             if first > SEEK_AFTER_S * self.sample_rate and self.format not in _INEXACT_SEEK:
@@ -170,8 +170,8 @@ def _probe_with_soundfile(source: Path | bytes, fmt: str, notes: list[str]
         info = sf.info(_as_file(source))
     except Exception as exc:
         if fmt == "wav":  # PyAV would only hit the same broken header
-            raise MediaError(f"WAV audio could not be read: {exc}", code="corrupt") from exc
-        notes.append(f"libsndfile could not read this {fmt.upper()} ({exc}); decoded with FFmpeg instead")
+            raise MediaError(f"WAV audio could not be read: {reason(exc)}", code="corrupt") from exc
+        notes.append(f"libsndfile could not read this {fmt.upper()} ({reason(exc)}); decoded with FFmpeg instead")
         return None
     if info.frames <= 0 or info.samplerate <= 0:
         raise MediaError(f"{fmt.upper()} audio holds no samples", code="empty")
@@ -181,7 +181,7 @@ def _probe_with_soundfile(source: Path | bytes, fmt: str, notes: list[str]
 def _probe_with_av(source: Path | bytes, fmt: str) -> tuple[int, int, str, float]:
     from .video import open_container
 
-    with open_container(source) as container:
+    with open_container(source, "audio", f"{fmt.upper()} audio") as container:
         if not container.streams.audio:
             raise MediaError(f"{fmt.upper()} file holds no audio stream", code="corrupt")
         stream = container.streams.audio[0]

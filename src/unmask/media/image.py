@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from PIL import Image, JpegImagePlugin, features
+from PIL import Image, JpegImagePlugin, UnidentifiedImageError, features
 
-from ..errors import LimitExceeded, MediaError, MissingDependency
+from ..errors import LimitExceeded, MediaError, MissingDependency, reason
 from ..limits import Limits
 from . import metadata
 from .base import Media
@@ -19,6 +19,11 @@ from .base import Media
 _PILLOW_FORMATS = {"jpeg": ["JPEG"], "png": ["PNG"], "gif": ["GIF"], "tiff": ["TIFF"], "bmp": ["BMP"],
                    "webp": ["WEBP"], "avif": ["AVIF"]}
 _SUBSAMPLING = {0: "4:4:4", 1: "4:2:2", 2: "4:2:0"}
+# What ends each format's data, for the message about a file cut short.
+_END_MARKERS = {"jpeg": "the end-of-image marker", "png": "the IEND chunk", "gif": "the GIF trailer"}
+# Below this many bytes no file of the format can hold a header and a pixel.
+_MIN_BYTES = {"png": 67, "gif": 35, "bmp": 30, "tiff": 40, "webp": 26}
+_JPEG_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
 
 
 @dataclass(eq=False)
@@ -97,7 +102,7 @@ def _open_heif(data: bytes, limits: Limits) -> Image.Image:
     except MediaError:
         raise
     except Exception as exc:
-        raise MediaError(f"HEIC image could not be decoded: {exc}", code="corrupt") from exc
+        raise MediaError(f"HEIC image could not be decoded: {reason(exc)}", code="corrupt") from exc
 
 
 def _open_pillow(data: bytes, fmt: str, limits: Limits, notes: list[str]) -> Image.Image:
@@ -108,12 +113,12 @@ def _open_pillow(data: bytes, fmt: str, limits: Limits, notes: list[str]) -> Ima
         return _pillow_header(data, fmt, notes, limits)
     except ValueError as exc:
         if fmt != "png" or "MAX_TEXT" not in str(exc):
-            raise MediaError(f"{fmt.upper()} header could not be read: {exc}", code="corrupt") from exc
+            raise MediaError(f"{fmt.upper()} header could not be read: {reason(exc)}", code="corrupt") from exc
     notes.append("PNG text chunks exceed Pillow's safety limit; pixels decoded without them")
     try:
         return _pillow_header(metadata.strip_png_text(data), fmt, notes, limits)
     except ValueError as exc:
-        raise MediaError(f"PNG header could not be read: {exc}", code="corrupt") from exc
+        raise MediaError(f"PNG header could not be read: {reason(exc)}", code="corrupt") from exc
 
 
 def _pillow_header(data: bytes, fmt: str, notes: list[str], limits: Limits) -> Image.Image:
@@ -130,19 +135,76 @@ def _pillow_header(data: bytes, fmt: str, notes: list[str], limits: Limits) -> I
         except ValueError:
             raise
         except Exception as exc:
-            raise MediaError(f"{fmt.upper()} header could not be read: {exc}", code="corrupt") from exc
+            raise _header_error(data, fmt, exc) from exc
 
 
-def _decode_first_frame(im: Image.Image, fmt: str) -> np.ndarray:
-    """Decode the pixels now (to catch truncation here, not inside a detector) and convert to RGB."""
+def jpeg_header(data: bytes) -> tuple[tuple[int, int] | None, bool]:
+    """Walk a JPEG's markers up to the scan data: ((width, height) from the frame header or None, and whether
+    the header ends before the file does)."""
+    pos, n, size = 2, len(data), None
+    while pos < n:
+        if data[pos] != 0xFF:
+            return size, True  # not a marker: a malformed header, not a short one
+        while pos < n and data[pos] == 0xFF:  # fill bytes
+            pos += 1
+        if pos >= n:
+            break
+        marker = data[pos]
+        pos += 1
+        if marker in (0x01, 0xD8) or 0xD0 <= marker <= 0xD7:  # markers without a length
+            continue
+        if marker == 0xD9:  # end of image before any scan
+            return size, True
+        if pos + 2 > n:
+            break
+        length = int.from_bytes(data[pos:pos + 2], "big")
+        if marker in _JPEG_SOF and pos + 7 <= n:
+            size = (int.from_bytes(data[pos + 5:pos + 7], "big"), int.from_bytes(data[pos + 3:pos + 5], "big"))
+        if marker == 0xDA:  # start of scan: the header is complete once the scan header is
+            return size, pos + length <= n
+        pos += length
+    return size, False
+
+
+def _header_error(data: bytes, fmt: str, exc: Exception) -> MediaError:
+    """Pillow could not read the header of bytes sniffed as `fmt`: say whether the file is cut short (and
+    where), or malformed, in words and without Pillow's object reprs."""
+    name, n = fmt.upper(), len(data)
+    size, complete = jpeg_header(data) if fmt == "jpeg" else (None, n >= _MIN_BYTES.get(fmt, 0))
+    if fmt != "jpeg" and "truncat" in str(exc).lower():
+        complete = False
+    if not complete and size is None:
+        return MediaError(f"the file is a {name} of {n:,} bytes: too short to hold an image (it ends inside "
+                          "the header)", code="truncated")
+    if not complete:
+        return MediaError(f"{name} data is truncated: the file ends after {n:,} bytes, inside the header of a "
+                          f"{size[0]}x{size[1]}-pixel image (the file was cut short)", code="truncated",
+                          media={"width": size[0], "height": size[1]})
+    if isinstance(exc, UnidentifiedImageError):
+        return MediaError(f"{name} header is malformed: the file starts like a {name} but its header cannot be "
+                          "read", code="corrupt")
+    return MediaError(f"{name} header could not be read: {reason(exc)}", code="corrupt")
+
+
+def _decode_first_frame(im: Image.Image, fmt: str, size: int = 0) -> np.ndarray:
+    """Decode the pixels now (to catch truncation here, not inside a detector) and convert to RGB.
+
+    `size` is the file's length in bytes, for the message when its data is cut short.
+    """
     try:
         im.seek(0)
         im.load()
         return np.ascontiguousarray(_to_rgb(im))
     except Exception as exc:
-        truncated = "truncat" in str(exc).lower()
-        code = "truncated" if truncated else "corrupt"
-        raise MediaError(f"{fmt.upper()} pixel data is {code}: {exc}", code=code) from exc
+        facts = {"width": im.size[0], "height": im.size[1]}
+        if "truncat" in str(exc).lower():
+            end = _END_MARKERS.get(fmt, "the end of its image data")
+            raise MediaError(
+                f"{fmt.upper()} data is truncated: the file ends after {size:,} bytes, before {end} "
+                f"(the header, {im.size[0]}x{im.size[1]} pixels, is intact; the file was cut short, e.g. by an "
+                "interrupted download or copy)", code="truncated", media=facts) from exc
+        raise MediaError(f"{fmt.upper()} pixel data is corrupt: {reason(exc)}", code="corrupt",
+                         media=facts) from exc
 
 
 def _to_rgb(im: Image.Image) -> np.ndarray:
@@ -163,21 +225,25 @@ def _frame_count(im: Image.Image, notes: list[str]) -> int:
     try:
         return int(getattr(im, "n_frames", 1) or 1)
     except Exception as exc:  # a broken later frame of an animation; the first frame is already decoded
-        notes.append(f"later frames of the animation could not be counted ({exc})")
+        notes.append(f"later frames of the animation could not be counted ({reason(exc)})")
         return 1
 
 
 def decode_image(data: bytes, fmt: str, limits: Limits, base: dict[str, Any]) -> ImageMedia:
     """Decode image bytes fully and read all metadata; malformed metadata becomes a warning."""
     notes: list[str] = []
-    with metadata.warnings_as_notes(notes, fmt.upper()):  # no Pillow warning escapes to the caller
-        return _decode(data, fmt, limits, base, notes)
+    try:
+        with metadata.warnings_as_notes(notes, fmt.upper()):  # no Pillow warning escapes to the caller
+            return _decode(data, fmt, limits, base, notes)
+    except MediaError as exc:  # the content was sniffed as an image: the failed report says so
+        exc.media = {"kind": "image", "format": fmt, **exc.media}
+        raise
 
 
 def _decode(data: bytes, fmt: str, limits: Limits, base: dict[str, Any], notes: list[str]) -> ImageMedia:
     im = _open_pillow(data, fmt, limits, notes)
     _check_pixels(*im.size, limits)
-    rgb = _decode_first_frame(im, fmt)
+    rgb = _decode_first_frame(im, fmt, len(data))
     png_text = metadata.read_png_text(data, limits.max_metadata_bytes, notes) if fmt == "png" else {}
     return ImageMedia(
         **base,

@@ -141,7 +141,9 @@ def _post(obj: dict[str, Any], path: Path | None, limits: Limits, base: dict[str
             refs.append(ref)
             continue
         local = resolve_ref(ref, base_dir)
-        image = _attachment(ref, local, limits, notes) if local else None
+        if isinstance(local, str):  # a local path that cannot be used: say why in the report
+            notes.append(local)
+        image = _attachment(ref, local, limits, notes) if isinstance(local, Path) else None
         if image is None:
             refs.append(ref)
         else:

@@ -11,6 +11,8 @@ from typing import Any
 
 from PIL import ExifTags, Image, IptcImagePlugin
 
+from ..errors import reason
+
 _MAX_VALUE_CHARS = 4096
 _IPTC_NAMES = {
     (2, 5): "ObjectName", (2, 25): "Keywords", (2, 40): "SpecialInstructions", (2, 55): "DateCreated",
@@ -109,7 +111,7 @@ def read_exif(im: Image.Image, warnings: list[str]) -> dict[str, Any]:
         with warnings_as_notes(warnings, "EXIF"):  # Pillow warns 'Corrupt EXIF data' as it parses
             _flatten_exif(im.getexif(), out)
     except Exception as exc:  # Pillow raises many types on hostile EXIF
-        warnings.append(f"EXIF could not be fully parsed ({type(exc).__name__}: {exc}); it may be malformed")
+        warnings.append(f"EXIF could not be fully parsed ({type(exc).__name__}: {reason(exc)}); it may be malformed")
     for k in ("ExifOffset", "GPSInfo", "InteroperabilityOffset"):
         out.pop(k, None)
     return out

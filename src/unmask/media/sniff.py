@@ -125,7 +125,8 @@ def looks_like_text(data: bytes) -> bool:
 
 
 def sniff_text(text: str) -> Sniffed:
-    """A UTF-8 document is a social post when it is a JSON object with a `text` field, else plain text.
+    """A UTF-8 document is a social post when it is a JSON object with a `text` or an `images`/`image` field,
+    else plain text.
 
     The post's fields are validated by the loader, so `{"text": 5}` is a malformed post, not a text file.
     """
@@ -135,7 +136,8 @@ def sniff_text(text: str) -> Sniffed:
             obj = json.loads(stripped)
         except ValueError:
             return Sniffed("text", "txt")
-        if isinstance(obj, dict) and "text" in obj:  # a post; one whose `text` is no string is refused later
+        # a post (image-only allowed); one whose `text` is no string is refused later
+        if isinstance(obj, dict) and ("text" in obj or "images" in obj or "image" in obj):
             return Sniffed("post", "json")
         return Sniffed("text", "json")
     return Sniffed("text", "txt")

@@ -64,28 +64,40 @@ def post_image_refs(obj: dict[str, Any]) -> list[str]:
 
 
 def parse_post(text: str) -> dict[str, Any]:
-    """The post's JSON object; it must have a string field `text`."""
+    """The post's JSON object: a string field `text`, or images alone (an image-only post, text "")."""
     try:
         obj = json.loads(text)
     except ValueError as exc:
         raise MediaError(f"post is not valid JSON: {exc}") from exc
+    if isinstance(obj, dict) and "text" not in obj and ("images" in obj or "image" in obj):
+        obj = {**obj, "text": ""}
     if not isinstance(obj, dict) or not isinstance(obj.get("text"), str):
         raise MediaError("post JSON must be an object with a string field 'text'")
     return obj
 
 
-def resolve_ref(ref: str, base_dir: Path | None) -> Path | None:
-    """A local image path relative to the post file; URLs and paths outside `base_dir` are not resolved.
+def resolve_ref(ref: str, base_dir: Path | None) -> Path | str | None:
+    """Where a post's image reference points: a local image path inside `base_dir` (relative to the post
+    file), None for a URL (recorded, never fetched), or the reason a local path cannot be used (missing, or
+    outside the post's folder) for the report's warnings.
 
     Symlinks are resolved before the check, so a link inside the folder cannot point outside it.
     """
-    if base_dir is None or not ref or _URL.match(ref) or "\x00" in ref:
+    if _URL.match(ref):
         return None
+    if not ref or "\x00" in ref:
+        return f"post image {ref!r} is not a usable path; ignored"
+    if base_dir is None:
+        return f"post image {ref!r} not loaded: a post given as bytes has no folder to find local images in"
     try:
         root = base_dir.resolve()
         candidate = (root / ref).resolve()
     except (OSError, RuntimeError, ValueError):  # symlink loops, over-long names
-        return None
+        return f"post image {ref!r} could not be resolved (a symlink loop or an over-long name); ignored"
     if not candidate.is_relative_to(root):
-        return None
-    return candidate if candidate.is_file() else None
+        return f"post image {ref!r} not loaded: it is outside the post's folder {root}"
+    if not candidate.exists():
+        return f"post image {ref!r} not found: no file {candidate}"
+    if not candidate.is_file():
+        return f"post image {ref!r} is not a regular file ({candidate}); ignored"
+    return candidate

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import LimitExceeded, MediaError, MissingDependency
+from ..errors import LimitExceeded, MediaError, MissingDependency, reason
 from ..limits import Limits
 from .base import Media
 
@@ -19,24 +19,26 @@ SEEK_GAP_S = 2.0
 _EPS = 1e-6
 
 
-def import_av() -> Any:
-    """PyAV, or a MissingDependency naming the extra that installs it."""
+def import_av(extra: str = "video", purpose: str = "video and compressed audio") -> Any:
+    """PyAV, or a MissingDependency naming the extra that installs it (`audio` when loading audio)."""
     try:
         import av
     except ImportError as exc:
-        raise MissingDependency("av (PyAV)", "video", "video and compressed audio") from exc
+        raise MissingDependency("av (PyAV)", extra, purpose) from exc
     return av
 
 
 def av_reason(exc: Exception) -> str:
     """FFmpeg's own reason without the errno and path noise PyAV adds to its messages."""
     strerror = getattr(exc, "strerror", None)
-    return str(strerror) if strerror else f"{type(exc).__name__}: {exc}"
+    return str(strerror) if strerror else f"{type(exc).__name__}: {reason(exc)}"
 
 
-def open_container(source: Path | bytes) -> Any:
-    """Open a container for reading; failures become a MediaError with FFmpeg's reason."""
-    av = import_av()
+def open_container(source: Path | bytes, extra: str = "video",
+                   purpose: str = "video and compressed audio") -> Any:
+    """Open a container for reading; failures become a MediaError with FFmpeg's reason. `extra` and
+    `purpose` word the MissingDependency when PyAV is not installed."""
+    av = import_av(extra, purpose)
     try:
         return av.open(str(source) if isinstance(source, Path) else io.BytesIO(source), mode="r")
     except Exception as exc:  # av.error.* for corrupt or unsupported containers
