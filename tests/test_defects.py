@@ -170,3 +170,29 @@ def test_scan_flac_without_audio_libraries_names_the_audio_extra(media_files, mo
     text = " ".join(result.output.split())
     assert 'pip install "unmask[audio]"' in text
     assert "unmask[video]" not in text
+
+
+# ------------------------------------------------------------------ 4. two files with one name
+
+
+def test_display_names_are_the_shortest_distinguishing_suffix():
+    from unmask.report.names import display_names
+
+    assert display_names(["dup/a/x.jpg", "dup/b/x.jpg", "dup/c/y.jpg"]) == ["a/x.jpg", "b/x.jpg", "y.jpg"]
+    assert display_names(["x.jpg", "sub/x.jpg"]) == ["x.jpg", "sub/x.jpg"]
+    assert display_names(["d\\a\\x.jpg", "e/a/x.jpg"]) == ["d/a/x.jpg", "e/a/x.jpg"]
+    assert display_names(["/t/x.jpg", "/t/x.jpg", None]) == ["x.jpg", "x.jpg", "<bytes>"]  # one file twice
+
+
+@pytest.mark.xfail(strict=True, reason="report/terminal.py's summary_table names rows by file name alone; it "
+                   "should use unmask.report.names.display_names (terminal.py is being changed by another "
+                   "developer)")
+def test_scan_recursive_rows_for_two_files_with_one_name_are_told_apart(media_files, tmp_path):
+    for sub in ("a", "b"):
+        (tmp_path / "dup" / sub).mkdir(parents=True)
+        media_files.jpeg(f"dup/{sub}/x.jpg", _rgb(seed=ord(sub)))
+    result = invoke("scan", tmp_path / "dup", "-r", "--detectors", DETS)
+    assert result.exit_code == 0, result.output
+    rows = [line for line in result.output.splitlines() if "x.jpg" in line]
+    assert len(rows) == 2
+    assert "a/x.jpg" in rows[0] and "b/x.jpg" in rows[1]
