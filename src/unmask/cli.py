@@ -314,7 +314,7 @@ def list_detectors(
         typer.echo(json.dumps(rows, indent=2))
         return
     console = Console()
-    console.print(_detector_table(rows, detailed=bool(name), wide=console.width >= WIDE_TABLE))
+    console.print(_detector_table(rows, detailed=bool(name), width=console.width))
     for problem in registry.load_errors:
         Console(stderr=True).print(f"[yellow]warning:[/yellow] {problem}", markup=True, highlight=False)
 
@@ -323,8 +323,9 @@ def _profiles(row: dict) -> str:
     return "all" if set(row["profiles"]) == set(PROFILES) else ", ".join(row["profiles"])
 
 
-def _detector_table(rows: list[dict], detailed: bool, wide: bool = True) -> Table:
-    """One row per detector (descriptions only on a wide terminal); for one detector, one row per field."""
+def _detector_table(rows: list[dict], detailed: bool, width: int = WIDE_TABLE) -> Table:
+    """One row per detector; for one detector, one row per field. Names are never broken: at a narrow
+    `width` the lesser columns are left out (descriptions below WIDE_TABLE) and the caption says which."""
     if detailed:
         table = Table(show_header=False, title=f"detector {rows[0]['name']}" if rows else None)
         table.add_column("field", style="bold", no_wrap=True)
@@ -337,18 +338,50 @@ def _detector_table(rows: list[dict], detailed: bool, wide: bool = True) -> Tabl
                                                                          "no" if value is False else str(value))
                 table.add_row(key, Text(text))
         return table
-    table = Table(title=f"unmask detectors ({len(rows)})",
-                  caption=None if wide else "`unmask detectors NAME` shows a detector's description and paper")
-    for col in ("name", "modalities", "outputs", "extra", "installed", "profiles"):
-        table.add_column(col, overflow="fold")
-    if wide:
-        table.add_column("description", overflow="fold", min_width=28)
-    for r in rows:
-        installed = Text("yes", style="green") if r["installed"] else Text("no", style="red")
-        cells = [Text(str(r["name"])), Text(", ".join(r["modalities"])), Text(", ".join(r["outputs"])),
-                 Text(str(r["extra"])), installed, Text(_profiles(r))]
-        table.add_row(*cells, *([Text(str(r["description"]))] if wide else []))
+    cells = {"name": [str(r["name"]) for r in rows], "modalities": [", ".join(r["modalities"]) for r in rows],
+             "outputs": [", ".join(r["outputs"]) for r in rows], "extra": [str(r["extra"]) for r in rows],
+             "installed": ["yes" if r["installed"] else "no" for r in rows],
+             "profiles": [_profiles(r) for r in rows], "description": [str(r["description"]) for r in rows]}
+    shown = [c for c in cells if c != "description" or width >= WIDE_TABLE]
+    dropped = []
+    for col in _DROP_ORDER:  # leave out lesser columns until every kept one fits without breaking a word
+        if _column_widths(shown, cells, width) is None and col in shown:
+            shown.remove(col)
+            dropped.append(col)
+    widths = _column_widths(shown, cells, width) or {}
+    caption = None if "description" in shown else "`unmask detectors NAME` shows a detector's description and paper"
+    if dropped:
+        caption = f"{', '.join(dropped)} left out at this width: `unmask detectors NAME` shows every field"
+    table = Table(title=f"unmask detectors ({len(rows)})", caption=caption)
+    for col in shown:
+        table.add_column(col, no_wrap=col == "name", overflow="fold", width=widths.get(col))
+    for i, r in enumerate(rows):
+        styled = {"installed": Text(cells["installed"][i], style="green" if r["installed"] else "red")}
+        table.add_row(*(styled.get(c) or Text(cells[c][i]) for c in shown))
     return table
+
+
+def _column_widths(columns: list[str], cells: dict[str, list[str]], width: int) -> dict[str, int] | None:
+    """Content widths that fit `width` with no word (and no name) broken, or None when none do. Each column
+    starts at its longest word; the spare width goes to the columns that need the least to fit on one line."""
+    least = {c: max(len(w) for v in [*cells[c], c] for w in v.split()) for c in columns}
+    most = {c: max(len(v) for v in [*cells[c], c]) for c in columns}
+    least["name"] = most.get("name", 0)
+    if "description" in least:
+        least["description"] = max(least["description"], 28)
+    spare = width - (3 * len(columns) + 1) - sum(least.values())
+    if spare < 0:
+        return None
+    widths = dict(least)
+    for col in sorted(columns, key=lambda c: most[c] - least[c]):
+        grow = min(spare, most[col] - least[col])
+        widths[col] += grow
+        spare -= grow
+    return widths
+
+
+# Columns of `unmask detectors` left out first when the terminal is too narrow for them.
+_DROP_ORDER = ("outputs", "description", "modalities", "profiles", "extra")
 
 
 @app.command()
