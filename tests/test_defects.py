@@ -196,3 +196,33 @@ def test_scan_recursive_rows_for_two_files_with_one_name_are_told_apart(media_fi
     rows = [line for line in result.output.splitlines() if "x.jpg" in line]
     assert len(rows) == 2
     assert "a/x.jpg" in rows[0] and "b/x.jpg" in rows[1]
+
+
+# ------------------------------------------------------------------ 8. `unmask detectors` at 80 columns
+
+
+def _table_cells(output: str) -> list[list[str]]:
+    """The body rows of a Rich table as cells (box-drawing borders removed)."""
+    return [[c.strip() for c in line.strip().strip("│").split("│")]
+            for line in output.splitlines() if line.startswith("│")]
+
+
+@pytest.mark.parametrize("columns", [80, 60, 100, 120])
+def test_detectors_table_never_breaks_a_name_or_a_word(columns):
+    from unmask.detectors import Registry
+
+    rows = Registry.default().describe()
+    result = invoke("detectors", columns=columns)
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert max(map(len, lines)) <= columns
+    assert all(line.rstrip().endswith(("│", "┃", "┓", "┩", "┘")) for line in lines if line.startswith(("│", "┃")))
+    cells = _table_cells(result.output)
+    names = [row[0] for row in cells if row[0]]
+    assert names == [r["name"] for r in rows]  # each name whole, on one line, in order
+    words = {w for r in rows for v in r.values() if isinstance(v, str | list)
+             for w in (", ".join(v) if isinstance(v, list) else v).split()} | {"yes", "no", "all", "default,"}
+    broken = {w for row in cells for cell in row for w in cell.split() if w not in words}
+    assert not broken, f"words broken at {columns} columns: {sorted(broken)}"
+    if columns < 110:
+        assert "`unmask detectors NAME`" in " ".join(result.output.split())
