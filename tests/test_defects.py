@@ -226,3 +226,42 @@ def test_detectors_table_never_breaks_a_name_or_a_word(columns):
     assert not broken, f"words broken at {columns} columns: {sorted(broken)}"
     if columns < 110:
         assert "`unmask detectors NAME`" in " ".join(result.output.split())
+
+
+# ------------------------------------------------------------------ 9. --help metavars
+
+TYPE_METAVAR = re.compile(r"<[\w ]+(\[[^<>]*\])?>")  # <bool>, <str>, <int range>, <list[Path]>
+
+
+def _command_paths() -> list[list[str]]:
+    """Every command and sub-command of `unmask`, as the words a user types before --help."""
+    import typer
+
+    paths: list[list[str]] = []
+
+    def walk(command, prefix: list[str]) -> None:
+        paths.append(prefix)
+        for name, sub in sorted(getattr(command, "commands", {}).items()):
+            walk(sub, [*prefix, name])
+
+    walk(typer.main.get_command(app), [])
+    return paths
+
+
+def test_no_help_shows_a_python_type_as_a_metavar():
+    paths = _command_paths()
+    assert ["scan"] in paths and ["data", "check"] in paths and len(paths) > 10
+    for words in paths:
+        result = invoke(*words, "--help", columns=160)
+        assert result.exit_code == 0, (words, result.output)
+        found = TYPE_METAVAR.findall(result.output) and TYPE_METAVAR.search(result.output).group(0)
+        assert not found, f"`unmask {' '.join(words)} --help` shows {found}"
+
+
+def test_scan_help_names_paths_and_gives_flags_no_value():
+    text = invoke("scan", "--help", columns=160).output
+    assert "PATH..." in text and "{PATH}..." in text
+    quiet = next(line for line in text.splitlines() if "--quiet" in line)
+    assert quiet.split(" -q ", 1)[1].split()[0] == "No"  # the help text follows the flag directly
+    workers = next(line for line in text.splitlines() if "--workers" in line)
+    assert "INTEGER" in workers

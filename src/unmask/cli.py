@@ -21,6 +21,7 @@ from rich.table import Table
 from rich.text import Text
 
 from . import __version__
+from .cli_help import use_plain_metavars
 from .detectors import PROFILES, Registry
 from .errors import UnmaskError
 
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="unmask: is this media real? Detect, localise and explain manipulation.")
+use_plain_metavars()  # --help shows PATH..., TEXT, INTEGER and no value after a flag, not <list[Path]>, <bool>
 PROGRESS_AT = 4
 TABLE_MAX_ROWS = 200
 WIDE_TABLE = 110  # terminal columns from which `unmask detectors` also shows descriptions
@@ -172,8 +174,7 @@ def _announce(err: Console, skipped: list[str], analyzer_skipped: list[str]) -> 
 
 @app.command()
 def scan(
-    paths: Annotated[list[Path], typer.Argument(help="Files or directories to analyse.", metavar="PATH",
-                                                show_default=False)],
+    path: Annotated[list[Path], typer.Argument(help="Files or directories to analyse.", show_default=False)],
     recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Descend into sub-directories.")] = False,
     json_out: Annotated[Path | None, typer.Option("--json", metavar="OUT.jsonl",
                                                   help="Write JSON Lines, one report per file.")] = None,
@@ -206,7 +207,7 @@ def scan(
     chosen = _parse_detectors(detectors, registry)
     err = Console(stderr=True)
     skipped: list[str] = []
-    items = _without_outputs(list(expand(paths, recursive, skipped)), json_out, html_out, artifacts, skipped)
+    items = _without_outputs(list(expand(path, recursive, skipped)), json_out, html_out, artifacts, skipped)
     if not items:
         _announce(err, skipped, [])
         raise typer.BadParameter("no files to analyse" + (" (use --recursive for sub-directories)"
