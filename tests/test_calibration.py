@@ -1,11 +1,14 @@
-"""Score calibration: Platt / temperature / isotonic fits, the threshold at a target FPR, the JSON store, the
-Analyzer hook (calibrated=True, raw score kept, version mismatch ignored with a warning) and the CLI."""
+"""Score calibration: Platt / temperature / isotonic fits (checked against references computed here), the
+threshold at a target FPR, the JSON store, the Analyzer hook (calibrated=True, raw score kept, version mismatch
+ignored with a warning), the CLI, and that applying a calibration never imports scikit-learn."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -22,14 +25,14 @@ from unmask.calibration import (
     fit_isotonic,
     fit_platt,
     fit_temperature,
-    pav,
     threshold_at_fpr,
 )
 from unmask.calibration import store as store_module
 from unmask.calibration.cli import calibrate, split_items
-from unmask.calibration.fit import logit, sigmoid
+from unmask.calibration.fit import logit, platt_targets, sigmoid
 from unmask.datasets import Item
 from unmask.detectors import Detector, Evidence, Registry
+from unmask.errors import MissingDependency
 from unmask.metrics import ece
 
 
@@ -68,6 +71,30 @@ def test_platt_targets_keep_separable_data_finite():
     assert 0.0 < p.min() < 0.1 and 0.9 < p.max() < 1.0
 
 
+def _soft_nll(theta: np.ndarray, s: np.ndarray, t: np.ndarray) -> float:
+    z = theta[0] * s + theta[1]
+    return float(np.sum(np.logaddexp(0.0, z) - t * z))
+
+
+@pytest.mark.parametrize("data", ["separable", "overconfident", "few"])
+def test_platt_matches_a_direct_minimisation_of_platts_objective(data):
+    """The LogisticRegression fit equals scipy's unpenalised minimum of the cross-entropy against Platt's
+    smoothed targets (the weak penalty moves a by far less than 1e-4)."""
+    from scipy.optimize import minimize
+
+    if data == "separable":
+        s = np.r_[np.linspace(0.0, 0.4, 20), np.linspace(0.6, 1.0, 20)]
+        y = np.r_[np.zeros(20), np.ones(20)].astype(int)
+    elif data == "overconfident":
+        s, y = _overconfident(2000, seed=11)
+    else:
+        s, y = np.array([0.1, 0.35, 0.4, 0.8, 0.3, 0.9, 0.95]), np.array([0, 0, 0, 0, 1, 1, 1])
+    t = platt_targets(y.astype(float))
+    ref = minimize(_soft_nll, np.zeros(2), args=(s, t), method="BFGS", options={"gtol": 1e-10}).x
+    params = fit_platt(s, y)
+    np.testing.assert_allclose([params["a"], params["b"]], ref, rtol=1e-5, atol=1e-6)
+
+
 def test_temperature_recovers_known_temperature_on_logits():
     rng = np.random.default_rng(2)
     z = rng.normal(0.0, 2.0, 30_000)
@@ -86,12 +113,59 @@ def test_temperature_rejects_inverted_scores():
         fit_temperature(s, y)
 
 
-def test_pav_hand_worked_example():
-    # 3 > 2 pools to 2.5; then 4 > 3 pools to 3.5
-    np.testing.assert_allclose(pav([1, 3, 2, 4, 3, 5]), [1, 2.5, 2.5, 3.5, 3.5, 5])
+def test_temperature_on_sign_separable_scores_stops_at_the_bound():
+    """No finite T minimises the NLL when logit(s) > 0 exactly for the fakes: T is the smallest allowed."""
+    from unmask.calibration.fit import INV_TEMPERATURE_BOUNDS
+
+    s = np.r_[np.linspace(0.0, 0.4, 20), np.linspace(0.6, 1.0, 20)]
+    y = np.r_[np.zeros(20), np.ones(20)].astype(int)
+    assert fit_temperature(s, y)["temperature"] == pytest.approx(1.0 / INV_TEMPERATURE_BOUNDS[1], rel=1e-6)
+
+
+@pytest.mark.parametrize("seed", [12, 13])
+def test_temperature_is_where_the_nll_gradient_vanishes(seed):
+    """Independent of the minimiser: 1 / T is the root (scipy brentq) of d NLL / du = sum (sigmoid(u x) - y) x."""
+    from scipy.optimize import brentq
+
+    s, y = _overconfident(1500, seed=seed)
+    x = logit(s)
+    u = brentq(lambda u: float(np.sum((sigmoid(u * x) - y) * x)), 1e-3, 1e2, xtol=1e-14)
+    assert fit_temperature(s, y)["temperature"] == pytest.approx(1.0 / u, rel=1e-6)
+
+
+def _tied(fakes_of_five: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Five items at each score 0.1, 0.2, ...: the k-th score has fakes_of_five[k] fakes among them."""
+    s = np.repeat(np.arange(1, len(fakes_of_five) + 1) / 10.0, 5)
+    y = np.concatenate([np.r_[np.ones(k), np.zeros(5 - k)] for k in fakes_of_five]).astype(int)
+    return s, y
+
+
+def test_isotonic_hand_worked_pooling():
+    # shares 1, 3, 2, 4, 3, 5 (/5): 3 > 2 pools to 2.5; then 4 > 3 pools to 3.5
+    s, y = _tied([1, 3, 2, 4, 3, 5])
+    np.testing.assert_allclose(apply("isotonic", fit_isotonic(s, y), np.unique(s)),
+                               np.array([1, 2.5, 2.5, 3.5, 3.5, 5]) / 5)
     # a cascade: 5 > 1 pools to 3, 3 > 0 pools (5, 1, 0) to 2, then 3 > 2 pools everything to 9 / 4
-    np.testing.assert_allclose(pav([3, 5, 1, 0]), [2.25, 2.25, 2.25, 2.25])
-    np.testing.assert_allclose(pav([1, 0], weights=[3, 1]), [0.75, 0.75])
+    s, y = _tied([3, 5, 1, 0])
+    np.testing.assert_allclose(apply("isotonic", fit_isotonic(s, y), np.unique(s)), [2.25 / 5] * 4)
+    # unequal block sizes: three fakes at 0.1, one real at 0.2 pool to 3 / 4
+    np.testing.assert_allclose(apply("isotonic", fit_isotonic([0.1] * 3 + [0.2], [1, 1, 1, 0]), [0.1, 0.2]),
+                               [0.75, 0.75])
+
+
+def test_isotonic_matches_the_min_max_formula():
+    """The monotone least-squares fit at the i-th distinct score is max_{j<=i} min_{k>=i} mean(y_j..y_k)
+    (Barlow et al. 1972), computed here by brute force over the pooled distinct scores."""
+    rng = np.random.default_rng(14)
+    s = rng.choice(np.linspace(0.0, 1.0, 40), 300)
+    y = (rng.uniform(size=s.size) < s**2).astype(int)
+    xs = np.unique(s)
+    sums = np.array([y[s == x].sum() for x in xs], dtype=float)
+    counts = np.array([(s == x).sum() for x in xs], dtype=float)
+    n = xs.size
+    ref = [max(min(sums[j:k + 1].sum() / counts[j:k + 1].sum() for k in range(i, n)) for j in range(i + 1))
+           for i in range(n)]
+    np.testing.assert_allclose(apply("isotonic", fit_isotonic(s, y), xs), ref, atol=1e-12)
 
 
 def test_isotonic_example_and_monotone():
@@ -123,6 +197,13 @@ def test_fit_rejects_one_class_and_unknown_method():
         fit_platt([0.1, 0.2], [1, 1])
     with pytest.raises(ValueError, match="unknown calibration method"):
         fit("beta", [0.1, 0.9], [0, 1])
+
+
+@pytest.mark.parametrize("method", ["platt", "temperature", "isotonic"])
+def test_fitting_without_scikit_learn_names_the_extra(method, monkeypatch):
+    monkeypatch.setitem(sys.modules, "sklearn", None)  # import sklearn now raises ImportError
+    with pytest.raises(MissingDependency, match=r'pip install "unmask\[bench\]"'):
+        fit(method, [0.1, 0.9], [0, 1])
 
 
 # ------------------------------------------------------------------------------------------------ threshold
@@ -158,6 +239,41 @@ def test_store_round_trip(tmp_path):
         assert back.to_dict() == json.loads(path.read_text())
         assert back.method == method and back.fitted_on["manifest"] == "m.csv" and back.source == str(path)
         np.testing.assert_allclose(back(s), cal(s))
+
+
+def test_files_fitted_before_scikit_learn_still_apply(tmp_path):
+    """Parameters as the numpy fitters stored them (same format, same fields) load and apply unchanged."""
+    stored = {"platt": {"a": 4.0, "b": -1.0}, "temperature": {"temperature": 2.0},
+              "isotonic": {"x": [0.1, 0.2, 0.5, 0.6], "y": [0.0, 0.5, 0.5, 1.0]}}
+    for method, params in stored.items():
+        path = tmp_path / f"{method}.json"
+        path.write_text(json.dumps({"format": "unmask-calibration/1", "detector": "ela", "detector_version": "1",
+                                    "method": method, "params": params}))
+        stored[method] = Calibration.load(path)([0.0, 0.15, 0.3, 0.75])
+    np.testing.assert_allclose(stored["platt"], sigmoid(4.0 * np.array([0.0, 0.15, 0.3, 0.75]) - 1.0))
+    np.testing.assert_allclose(stored["temperature"], sigmoid(logit(np.array([0.0, 0.15, 0.3, 0.75])) / 2.0))
+    np.testing.assert_allclose(stored["isotonic"], [0.0, 0.25, 0.5, 1.0])
+
+
+_APPLY_ONLY = """
+import sys
+import unmask, unmask.analysis
+from unmask.calibration import Calibration, calibrate_evidence
+from unmask.detectors import Evidence
+for path in sys.argv[1:]:
+    cal = Calibration.load(path)
+    cal([0.1, 0.5, 0.9])
+    calibrate_evidence(cal, Evidence(score=0.7, summary="x"))
+print(sorted(m for m in sys.modules if m.split(".")[0] == "sklearn"))
+"""
+
+
+def test_applying_a_calibration_does_not_import_scikit_learn(tmp_path):
+    s, y = _overconfident(300, seed=15)
+    paths = [str(fit_calibration("ela", "1", m, (s, y)).save(tmp_path / f"{m}.json")) for m in
+             ("platt", "temperature", "isotonic")]
+    out = subprocess.run([sys.executable, "-c", _APPLY_ONLY, *paths], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout
 
 
 def test_store_rejects_foreign_json(tmp_path):
@@ -311,6 +427,12 @@ def test_cli_usage_errors(tmp_path, photo):
     assert runner.invoke(_app(), ["ela", manifest, "--method", "beta"]).exit_code == 2
     assert runner.invoke(_app(), ["no_such_detector", manifest]).exit_code == 2
     assert runner.invoke(_app(), ["ela", manifest, "--eval-split", "val"]).exit_code == 2
+
+
+def test_cli_without_scikit_learn_names_the_extra(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "sklearn", None)
+    result = CliRunner().invoke(_app(), ["ela", str(tmp_path / "never_read.csv")])
+    assert result.exit_code == 1 and 'pip install "unmask[bench]"' in result.output
 
 
 def test_scan_applies_a_calibration_file(tmp_path, photo):

@@ -11,7 +11,7 @@ Analyzer(calibrations={"ela": "ela.json"})   # reports then carry calibrated=Tru
 
 from __future__ import annotations
 
-from .fit import METHODS, apply, fit, fit_isotonic, fit_platt, fit_temperature, pav, threshold_at_fpr
+from .fit import METHODS, apply, fit, fit_isotonic, fit_platt, fit_temperature, threshold_at_fpr
 from .store import Calibration, calibrate_evidence, fit_calibration, packaged, resolve
 
 __all__ = [
@@ -25,7 +25,6 @@ __all__ = [
     "fit_platt",
     "fit_temperature",
     "packaged",
-    "pav",
     "resolve",
     "threshold_at_fpr",
 ]

@@ -17,7 +17,8 @@ from typing import Annotated, Any
 import numpy as np
 import typer
 
-from .fit import METHODS
+from ..errors import MissingDependency
+from .fit import METHODS, require_fit_dependencies
 
 GroupedSplit = tuple[list[Any], list[Any], str]
 
@@ -137,6 +138,11 @@ def calibrate(
         raise typer.BadParameter(f"use one of {', '.join(METHODS)}", param_hint="--method")
     if not 0.0 <= target_fpr <= 1.0:
         raise typer.BadParameter("must be in [0, 1]", param_hint="--target-fpr")
+    try:  # before the detector scores the whole manifest
+        require_fit_dependencies()
+    except MissingDependency as exc:
+        typer.echo(f"error: cannot calibrate: {exc}", err=True)
+        raise typer.Exit(1) from exc
     cls, data = _load(detector, manifest)
     try:
         dev_items, held_items, how = split_items(data.items, dev_split, eval_split, seed, dev_fraction)
