@@ -265,3 +265,25 @@ def test_scan_help_names_paths_and_gives_flags_no_value():
     assert quiet.split(" -q ", 1)[1].split()[0] == "No"  # the help text follows the flag directly
     workers = next(line for line in text.splitlines() if "--workers" in line)
     assert "INTEGER" in workers
+
+
+# ------------------------------------------------------------------ 6. the install's license warning
+
+
+def test_pyproject_gives_setuptools_no_license_deprecation_warning():
+    """What `pip install -e .` runs first: setuptools reads pyproject.toml (the warning was printed here)."""
+    import tomllib
+    import warnings
+
+    pytest.importorskip("setuptools")
+    from setuptools.config import pyprojecttoml
+    from setuptools.dist import Distribution
+
+    root = Path(__file__).resolve().parents[1]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        pyprojecttoml.apply_configuration(Distribution(), str(root / "pyproject.toml"))
+    assert not [w for w in caught if "license" in str(w.message).lower()], [str(w.message) for w in caught]
+    requires = tomllib.loads((root / "pyproject.toml").read_text())["build-system"]["requires"]
+    (pin,) = [r for r in requires if r.startswith("setuptools")]
+    assert int(pin.split(">=")[1].split(".")[0]) >= 77  # the first setuptools that reads an SPDX license string
