@@ -355,3 +355,38 @@ def test_face_tracks_render(server, page):
     assert found["img"] == report["evidence"][0]["tracks"][0]["thumbnail"] and found["imgLoaded"] == 8
     assert found["badRows"] == 1 and found["badImgs"] == 0 and found["badSrc"] == []
     assert found["none"] is None
+
+
+def _count_on_page(page, text: str) -> int:
+    """How many times `text` appears in the page's visible text."""
+    return page.evaluate("(t) => document.body.innerText.split(t).length - 1", text)
+
+
+def test_a_file_that_cannot_be_analysed_shows_its_error_once(server, page):
+    page.goto(server + "/")
+    shot.upload_and_wait(page, [{"name": "tiny.jpg", "mimeType": "image/jpeg",
+                                 "buffer": bytes.fromhex("FF D8 FF E0")}])
+    page.locator("#result-body h2", has_text="tiny.jpg").wait_for()
+    message = "the file is a JPEG of 4 bytes: too short to hold an image"
+    page.locator("#result-body .msg.err", has_text=message).first.wait_for()
+    assert _count_on_page(page, message) == 1, page.locator("body").inner_text()
+
+
+def test_a_failed_job_shows_its_error_once(server, page):
+    """A job the server marks failed (a worker that died, a timeout): the list row and the result panel are
+    both on the page, and the reason appears in one of them only."""
+    reason = "analysis of this file failed: the worker process died (simulated)"
+
+    def failed(route):
+        response = route.fetch()
+        job = response.json()
+        job.update(status="failed", error=reason, report=None, verdict=None)
+        route.fulfill(response=response, json=job)
+
+    page.route(re.compile(r".*/v1/analyses/[^/?]+$"), failed)
+    page.goto(server + "/")
+    shot.upload_and_wait(page, [{"name": "doomed.jpg", "mimeType": "image/jpeg", "buffer": jpeg_bytes(7)}])
+    assert page.locator("#jobs li").get_attribute("data-status") == "failed"
+    page.locator("#result-body h2", has_text="doomed.jpg").wait_for()
+    page.locator("#result-body .msg.err", has_text=reason).wait_for()
+    assert _count_on_page(page, reason) == 1, page.locator("body").inner_text()

@@ -96,7 +96,7 @@ export class JobList {
     job = await this.poll(row, job);
     row.job = job;
     if (!job) return;
-    row.set(job.status, job.status, job.status === "failed" && job.error ? job.error : "");
+    row.set(job.status);  // a failed job's reason is in its result view (Show result), not repeated here
     row.button.hidden = false;
     this.onFinished(job, row);
   }

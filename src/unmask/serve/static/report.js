@@ -84,7 +84,9 @@ function linksRow(api, job) {
 function errorsBlock(job, report) {
   const items = (report?.errors ?? []).map((e) => el("p", { className: `msg ${e.fatal ? "err" : "warn"}` },
     `${e.fatal ? "Not analysed" : "Warning"}${e.detector ? ` (${e.detector})` : ""}: ${e.message} [${e.code}]`));
-  if (job.error) items.unshift(el("p", { className: "msg err" }, `The analysis failed: ${job.error}`));
+  // a file that could not be analysed has its reason in the report already: say it once
+  const reported = (report?.errors ?? []).some((e) => e.fatal && e.message === job.error);
+  if (job.error && !reported) items.unshift(el("p", { className: "msg err" }, `The analysis failed: ${job.error}`));
   return items;
 }
 
