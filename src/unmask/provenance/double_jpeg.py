@@ -101,7 +101,7 @@ def _envelope(h: np.ndarray) -> np.ndarray:
 
 def _comb(h: np.ndarray, e: np.ndarray) -> tuple[int, float, float]:
     """Best period, its Bonferroni-corrected p-value and the comb's relative amplitude."""
-    from scipy.stats import chi2
+    from scipy.special import chdtrc  # chi-square survival function; scipy.stats costs ~0.4 s to import
 
     j = np.arange(1, len(h) + 1)
     z = (h - e) / np.sqrt(e + 1.0)
@@ -111,7 +111,7 @@ def _comb(h: np.ndarray, e: np.ndarray) -> tuple[int, float, float]:
     for p in periods:
         phase = j % p
         sums = np.bincount(phase, weights=z, minlength=p) / np.sqrt(np.bincount(phase, minlength=p))
-        pv = float(chi2.sf(float(np.sum(sums**2)), p - 1)) * len(periods)
+        pv = float(chdtrc(p - 1, float(np.sum(sums**2)))) * len(periods)
         if pv < best[1]:
             amp = np.bincount(phase, weights=rel * e, minlength=p) / np.bincount(phase, weights=e, minlength=p)
             best = (p, min(pv, 1.0), float(np.sqrt(np.mean(amp**2))))
