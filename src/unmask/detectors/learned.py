@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..errors import NotApplicable
+from . import wording
 from .base import Detector
 from .evidence import Evidence
 
@@ -104,9 +105,15 @@ class AIImageDetector(LearnedDetector):
     def to_evidence(self, native: AIImageOutput, media: Any) -> Evidence:
         """Score, attribution and one plain sentence."""
         p = native.probability
-        verdict = "looks AI-generated" if p >= 0.5 else "shows no clear sign of AI generation"
-        summary = f"A model that reads the {self.reads} left by AI image generators says this image {verdict} " \
-                  f"(probability {p:.2f})."
+
+        def says(verdict: str) -> str:
+            return f"A model that reads the {self.reads} left by AI image generators says this image {verdict} " \
+                   f"(probability {p:.2f})."
+
+        summary = wording.say(p, clear=says("looks AI-generated"),
+                              unclear=says("shows weak or unclear signs of AI generation"),
+                              none=says("shows no clear sign of AI generation"))
         held = self.card.get("heldout", {})
         return Evidence(score=p, summary=summary, attribution={"ai-generated": p},
-                        details={**self.model_details(), "heldout_auc_simulated": held.get("image_auc")})
+                        details={**self.model_details(), "heldout_auc_simulated": held.get("image_auc"),
+                                 "band": wording.band(p)})

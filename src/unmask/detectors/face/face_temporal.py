@@ -26,6 +26,7 @@ import numpy as np
 
 from ...errors import NotApplicable
 from ...faces.timeline import track_result
+from .. import wording
 from ..base import Detector
 from ..evidence import Evidence
 from ._sampling import FaceSampling
@@ -88,12 +89,27 @@ class FaceTemporalDetector(FaceSampling, Detector):
     def to_evidence(self, native: list[TrackSignals], media: Any) -> Evidence:
         tracks = [track_result(sig.track, list(frame_probabilities(sig.values)), media.duration_s) for sig in native]
         worst = max(tracks, key=lambda t: t.score)
-        summary = (f"Frame-to-frame consistency of {len(tracks)} face track(s): the least consistent (track "
-                   f"{worst.id}) {'changes unlike a real face' if worst.segments else 'shows no unusual change'}"
-                   f" (mean probability {worst.score:.2f}).")
         medians = {sig.track.id: {k: _nanmedian(v) for k, v in sig.values.items()} for sig in native}
-        return Evidence(score=worst.score, summary=summary, segments=worst.segments, tracks=tracks,
-                        details={"signal_medians": medians, "floors": FLOORS, "z_offset": Z_OFFSET})
+        return Evidence(score=worst.score, summary=summary(tracks), segments=worst.segments, tracks=tracks,
+                        details={"signal_medians": medians, "floors": FLOORS, "z_offset": Z_OFFSET,
+                                 "band": wording.band(worst.score)})
+
+
+def summary(tracks: list[Any]) -> str:
+    """The sentence for the least consistent track (FaceTrack), worded by its mean probability's band
+    (unmask.detectors.wording); its segments (stretches scored at or above 0.5) are counted, not judged."""
+    worst = max(tracks, key=lambda t: t.score)
+    n = len(worst.segments)
+    stretches = (f"; {n} short stretch{'es' if n > 1 else ''} of it changed more than the rest, "
+                 f"{sum(s.end_s - s.start_s for s in worst.segments):.1f} s in all" if n else "")
+    head = f"Frame-to-frame consistency of {len(tracks)} face track(s): the least consistent (track {worst.id})"
+    p = f"mean probability {worst.score:.2f}"
+    return wording.say(
+        worst.score,
+        clear=f"{head} changes unlike a real face ({p}){stretches}.",
+        unclear=f"{head} shows weak or unclear signs of unnatural change ({p}){stretches}.",
+        none=f"{head} shows no clear sign of unnatural change overall ({p}){stretches}.",
+    )
 
 
 def identity_drift(descriptors: list[np.ndarray | None]) -> np.ndarray:

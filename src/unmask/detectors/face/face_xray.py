@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 
 from ...errors import NotApplicable
-from ...faces.timeline import THRESHOLD, track_result
+from ...faces.timeline import track_result
+from .. import wording
 from ..evidence import Box, Evidence, FaceTrack
 from ..learned import LearnedDetector
 from ._sampling import FaceSampling
@@ -123,24 +124,39 @@ class FaceXRayDetector(FaceSampling, LearnedDetector):
             return _video_evidence(native, details)
         best = max(native.faces, key=lambda f: f.probability)
         n = len(native.faces)
-        summary = (f"{'The face' if n == 1 else f'Of {n} faces, the most suspicious'} "
-                   f"{'looks forged' if best.probability >= THRESHOLD else 'shows no clear sign of forgery'} "
-                   f"(probability {best.probability:.2f}); the map shows where the model looked for a blending seam "
-                   f"(it marks face outlines on real faces too).")
+
+        def face(verdict: str) -> str:
+            return (f"{'The face' if n == 1 else f'Of {n} faces, the most suspicious'} {verdict} (probability "
+                    f"{best.probability:.2f}); the map shows where the model looked for a blending seam (it marks "
+                    "face outlines on real faces too).")
+
+        summary = wording.say(best.probability, clear=face(_VERDICTS["clear"]), unclear=face(_VERDICTS["unclear"]),
+                              none=face(_VERDICTS["none"]))
         boxes = [Box(*f.box, score=f.probability, label=f"face {i}") for i, f in enumerate(native.faces)]
         faces = [{"index": i, "probability": f.probability, "flags": list(f.flags)} for i, f in enumerate(native.faces)]
         return Evidence(score=best.probability, summary=summary, heatmap=native.heatmap, boxes=boxes,
-                        details={**details, "faces": faces})
+                        details={**details, "faces": faces, "band": wording.band(best.probability)})
+
+
+# What the summary says of a face's (or track's mean) probability, per score band (unmask.detectors.wording).
+_VERDICTS = {"clear": "looks forged", "unclear": "shows weak or unclear signs of forgery",
+             "none": "shows no clear sign of forgery"}
 
 
 def _video_evidence(native: VideoOutput, details: dict[str, Any]) -> Evidence:
     worst = max(native.tracks, key=lambda t: t.score)
     flagged = sum(bool(t.segments) for t in native.tracks)
-    summary = (f"{len(native.tracks)} face track(s) in {native.sampled} sampled frames; the most suspicious "
-               f"(track {worst.id}) {'looks forged' if worst.score >= THRESHOLD else 'shows no clear sign of forgery'}"
-               f" on average (mean probability {worst.score:.2f}); {flagged} track(s) have suspicious segments.")
+
+    def track(verdict: str) -> str:
+        return (f"{len(native.tracks)} face track(s) in {native.sampled} sampled frames; the most suspicious "
+                f"(track {worst.id}) {verdict} on average (mean probability {worst.score:.2f}); {flagged} track(s) "
+                "have stretches scored 0.5 or more.")
+
+    summary = wording.say(worst.score, clear=track(_VERDICTS["clear"]), unclear=track(_VERDICTS["unclear"]),
+                          none=track(_VERDICTS["none"]))
     boxes = [Box(*b, score=s, label=f"track {t.id}", time_s=time)
              for t in native.tracks for b, s, time in zip(t.boxes, t.frame_scores, t.times, strict=True)]
     return Evidence(score=worst.score, summary=summary, segments=worst.segments, tracks=native.tracks, boxes=boxes,
-                    details={**details, "sampled_frames": native.sampled, "most_suspicious_track": worst.id})
+                    details={**details, "sampled_frames": native.sampled, "most_suspicious_track": worst.id,
+                             "band": wording.band(worst.score)})
 

@@ -32,6 +32,7 @@ from ...errors import NotApplicable
 from ...media import ImageMedia
 from ...preprocess.cfa import BayerFit, fit_bayer, green_residual
 from ...preprocess.image import box_mean
+from .. import wording
 from ..base import Detector
 from ..evidence import Evidence
 
@@ -185,11 +186,18 @@ class CFAArtifacts(Detector):
         frac = float(hot.mean())
         peak = float(np.percentile(native.posterior_absent[native.informative], 99.5))
         score = peak * min(1.0, frac / 0.02)  # a confident region of at least 2% of the textured image
-        details["absent_fraction"] = frac
-        details["peak"] = peak
-        if frac > 0.005:
-            summary = (f"The camera's colour-filter pattern is missing in {frac:.1%} of the textured image, "
-                       "which can mean that part was pasted in, resized or retouched.")
-        else:
-            summary = "The camera's colour-filter pattern is present and consistent across the image."
+        share = wording.share(heat)  # what the map shows, at its pixels
+        details.update({"absent_fraction": frac, "peak": peak, "region_share": share, "band": wording.band(score)})
+        where = f"{wording.region(share)} ({frac:.1%} of its textured part)"
+        summary = wording.say(
+            score,
+            clear=f"The camera's colour-filter pattern is missing in {where}, which suggests that part was pasted "
+                  "in, resized or retouched.",
+            unclear=f"The camera's colour-filter pattern looks weaker or shifted in {where}: a weak sign, not enough "
+                    "on its own to point to a paste, resizing or retouching.",
+            none="No clear sign of a pasted or retouched region: " + (
+                f"the camera's colour-filter pattern is missing only in {where}, too little to stand out."
+                if share > 0.001 else "the camera's colour-filter pattern is present and consistent across the "
+                                      "image."),
+        )
         return Evidence(score=score, summary=summary, heatmap=heat, details=details)

@@ -35,6 +35,7 @@ from ...preprocess.keypoints import (
     sift_keypoints,
     working_luma,
 )
+from .. import wording
 from ..base import Detector
 from ..evidence import Evidence
 
@@ -167,7 +168,8 @@ class CopyMoveSIFT(Detector):
             **native.stats,
         }
         score = native.copies[0].confidence if native.copies else 0.0
-        return Evidence(score=score, summary=_summary(native), heatmap=native.similarity, mask=native.mask,
+        details.update({"region_share": wording.share(native.mask), "band": wording.band(score)})
+        return Evidence(score=score, summary=_summary(native, score), heatmap=native.similarity, mask=native.mask,
                         details=details)
 
 
@@ -181,11 +183,12 @@ def _copy_details(c: Copy) -> dict:
             "target_center": np.round(t.dst.mean(0), 1).tolist()}
 
 
-def _summary(native: CopyMoveOutput) -> str:
-    """One plain sentence about the most convincing copy found (or that none was found)."""
+def _summary(native: CopyMoveOutput, score: float) -> str:
+    """One plain sentence about the most convincing copy found (or that none was found), worded for the
+    score's band (unmask.detectors.wording); the share it states is the mask's (both copies)."""
     if not native.copies:
-        return (f"No part of the image was found to appear twice ({native.n_keypoints} distinctive points "
-                "were compared with each other).")
+        return wording.say(score, none=(f"No part of the image was found to appear twice ({native.n_keypoints} "
+                                        "distinctive points were compared with each other)."))
     c = native.copies[0]
     d = describe(c.transform.matrix)
     how = []
@@ -193,15 +196,26 @@ def _summary(native: CopyMoveOutput) -> str:
         how.append(f"rotated by about {abs(d['rotation_deg']):.0f} degrees")
     if abs(d["scale"] - 1) >= 0.05:
         how.append(f"scaled by {d['scale']:.2f}x")
-    size = f"about {c.target_fraction:.1%} of the image" if c.target_fraction >= 0.0005 else "a small area"
-    what = f"A region of {size} appears twice{', ' + ' and '.join(how) if how else ''}"
+    size = f"about {c.target_fraction:.1%} of the picture" if c.target_fraction >= 0.0005 else "a small area"
+    how_text = f", {' and '.join(how)}" if how else ""
+    marked = f"{len(c.transform.pairs)} matching points; the mask marks both copies, " \
+             f"{wording.of_image(wording.share(native.mask))}"
     if c.periodic or c.overlap > 0.25:
-        return (f"{what}, but the copies overlap or repeat at a regular step, as in a repeating pattern "
-                "(tiles, windows, fences), so this may well be genuine.")
+        pattern = (f"a region of {size} matches another{how_text}, but the copies overlap or repeat at a regular "
+                   f"step, as in a repeating pattern (tiles, windows, fences)")
+        return wording.say(score, unclear=f"A weak sign: {pattern}, so this may well be genuine ({marked}).",
+                           none=f"No clear sign of a copy: {pattern}, so this may well be genuine ({marked}).")
     more = sum(1 for o in native.copies[1:] if o.confidence >= 0.3)
     extra = f" ({more} more duplicated area{'s' if more > 1 else ''} found)" if more else ""
-    return (f"{what}{extra}, which suggests part of the picture was copied and pasted elsewhere in it "
-            f"({len(c.transform.pairs)} matching points).")
+    return wording.say(
+        score,
+        clear=f"A region of {size} appears twice{how_text}{extra}, which suggests part of the picture was copied "
+              f"and pasted elsewhere in it ({marked}).",
+        unclear=f"A region of {size} seems to appear twice{how_text}{extra}, but the match is weak ({marked}): "
+                "not enough on its own to point to a copy-paste.",
+        none=f"No clear sign of a copy: a region of {size} may appear twice{how_text}, but the match is too weak "
+             f"to count ({marked}).",
+    )
 
 
 def _upscale(x: np.ndarray, h: int, w: int, nearest: bool) -> np.ndarray:

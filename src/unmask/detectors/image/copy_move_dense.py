@@ -35,6 +35,7 @@ import numpy as np
 from ...errors import NotApplicable
 from ...media import ImageMedia
 from ...preprocess.keypoints import apply, describe, fit_affine, working_luma
+from .. import wording
 from ..base import Detector
 from ..evidence import Evidence
 
@@ -398,12 +399,15 @@ class CopyMoveDense(Detector):
                                 "reciprocal": r.reciprocal, "matrix": np.round(r.matrix, 4).tolist()}
                                for r in native.regions], **native.stats}
         heat = np.where(native.mask, 0.5 + 0.5 * native.consistency, 0.45 * native.consistency)
-        return Evidence(score=score, summary=_dense_summary(copies, pattern), heatmap=heat, mask=native.mask,
-                        details=details)
+        details.update({"region_share": wording.share(native.mask), "band": wording.band(score)})
+        return Evidence(score=score, summary=_dense_summary(copies, pattern, score, details["region_share"]),
+                        heatmap=heat, mask=native.mask, details=details)
 
 
-def _dense_summary(copies: list[DenseRegion], pattern: list[DenseRegion]) -> str:
-    """One plain sentence about the largest copy (or repeating pattern) found."""
+def _dense_summary(copies: list[DenseRegion], pattern: list[DenseRegion], score: float, mask_share: float) -> str:
+    """One plain sentence about the largest copy (or repeating pattern) found, worded for the score's band
+    (unmask.detectors.wording); the share it states is the mask's."""
+    marked = f"the mask marks {wording.of_image(mask_share)}"
     if copies:
         r = copies[0]
         d = describe(r.matrix)
@@ -412,12 +416,22 @@ def _dense_summary(copies: list[DenseRegion], pattern: list[DenseRegion]) -> str
             how.append(f"rotated by about {abs(d['rotation_deg']):.0f} degrees")
         if abs(d["scale"] - 1) >= 0.05:
             how.append(f"scaled by {max(d['scale'], 1 / d['scale']):.2f}x")
-        return (f"A region of about {r.fraction:.1%} of the image appears twice{', ' + ' and '.join(how) if how else ''}"
-                " (it matches another area patch by patch), which suggests it was copied and pasted.")
+        region = f"a region of about {r.fraction:.1%} of the picture"
+        how_text = f", {' and '.join(how)}" if how else ""
+        return wording.say(
+            score,
+            clear=f"{region.capitalize()} appears twice{how_text} (it matches another area patch by patch), which "
+                  f"suggests it was copied and pasted ({marked}).",
+            unclear=f"{region.capitalize()} seems to appear twice{how_text} (it matches another area patch by "
+                    f"patch), but it is small: a weak sign, not enough on its own to point to a copy-paste "
+                    f"({marked}).",
+            none=f"No clear sign of a copy: only {region} matches another area{how_text}, too little to count "
+                 f"({marked}).",
+        )
     if pattern:
-        return ("Parts of the image repeat, but like a regular pattern (tiles, bricks, fabric) rather than a "
-                "pasted copy.")
-    return "No area of the image was found to be a copy of another area."
+        return wording.say(score, none=("Parts of the image repeat, but like a regular pattern (tiles, bricks, "
+                                        f"fabric) rather than a pasted copy ({marked})."))
+    return wording.say(score, none="No area of the image was found to be a copy of another area.")
 
 
 def _resize(x: np.ndarray, h: int, w: int) -> np.ndarray:

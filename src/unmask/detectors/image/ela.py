@@ -16,6 +16,7 @@ import numpy as np
 from ...media import ImageMedia
 from ...preprocess.image import abs_laplacian, block_means, box_mean, recompressed, upsample
 from ...preprocess.residual import peak_share_score
+from .. import wording
 from ..base import Detector
 from ..evidence import Evidence
 
@@ -68,14 +69,21 @@ class ErrorLevelAnalysis(Detector):
 
     def to_evidence(self, native: ELAOutput, media: ImageMedia) -> Evidence:
         score, frac, peak = peak_share_score(native.anomaly)
-        where = f"{frac:.1%} of the image" if frac > 0.001 else "no region"
-        summary = (
-            f"When re-saved as JPEG, {where} changed by an unusual amount for its texture"
-            + (", which can mean it was pasted in or edited." if frac > 0.001 else ".")
+        where = wording.region(frac)
+        summary = wording.say(
+            score,
+            clear=f"When re-saved as JPEG, {where} changed by an unusual amount for its texture, which suggests "
+                  "it was pasted in or edited.",
+            unclear=f"When re-saved as JPEG, {where} changed by a somewhat unusual amount for its texture: a weak "
+                    "sign, not enough on its own to point to a paste or an edit.",
+            none="No clear sign of editing: when re-saved as JPEG, "
+                 + (f"only {where} changed by an unusual amount for its texture, too little to stand out."
+                    if frac > 0.001 else "no region changed by an unusual amount for its texture."),
         )
         return Evidence(
             score=score,
             summary=summary,
             heatmap=native.anomaly,
-            details={"anomalous_fraction": frac, "peak": peak, "qualities": list(self.qualities)},
+            details={"anomalous_fraction": frac, "region_share": frac, "band": wording.band(score), "peak": peak,
+                     "qualities": list(self.qualities)},
         )

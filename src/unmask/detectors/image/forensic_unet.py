@@ -14,6 +14,7 @@ import numpy as np
 
 from ...errors import NotApplicable
 from ...media import ImageMedia
+from .. import wording
 from ..evidence import Evidence
 from ..learned import LearnedDetector
 
@@ -47,14 +48,17 @@ class ForensicUNetDetector(LearnedDetector):
 
     def to_evidence(self, native: UNetOutput, media: ImageMedia) -> Evidence:
         region = native.mask_probability >= 0.5
-        frac = float(region.mean())
-        if native.probability >= 0.5 and frac > 0:
-            summary = (f"A trained localiser finds signs of editing (probability {native.probability:.2f}), "
-                       f"concentrated in {frac:.1%} of the image.")
-        elif native.probability >= 0.5:
-            summary = f"A trained localiser finds signs of editing (probability {native.probability:.2f})."
-        else:
-            summary = f"A trained localiser finds no clear sign of editing (probability {native.probability:.2f})."
-        return Evidence(score=native.probability, summary=summary, heatmap=native.mask_probability,
+        frac = wording.share(region)  # the mask's share: what the user sees on the overlay
+        p = native.probability
+        marks = (f"its mask (map at or above 0.5) marks {wording.of_image(frac)}" if region.any() else
+                 "its map stays under 0.5 everywhere (no mask)")
+        summary = wording.say(
+            p,
+            clear=f"A trained localiser finds signs of editing (probability {p:.2f}); {marks}.",
+            unclear=f"A trained localiser finds weak or unclear signs of editing (probability {p:.2f}); {marks}.",
+            none=f"A trained localiser finds no clear sign of editing (probability {p:.2f}); {marks}.",
+        )
+        return Evidence(score=p, summary=summary, heatmap=native.mask_probability,
                         mask=region if region.any() else None,
-                        details={"masked_fraction": frac, **self.model_details()})
+                        details={"masked_fraction": frac, "region_share": frac, "band": wording.band(p),
+                                 **self.model_details()})

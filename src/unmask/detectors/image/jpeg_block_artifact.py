@@ -50,6 +50,7 @@ from ...media import ImageMedia
 from ...preprocess.image import box_mean
 from ...preprocess.jpeg import block_map_to_pixels, clipped_blocks, luma_histogram_input
 from ...preprocess.residual import peak_share_score, robust_z, sigmoid
+from .. import wording
 from ..base import Detector
 from ..evidence import Evidence
 
@@ -225,13 +226,22 @@ class JpegBlockArtifact(Detector):
         }
         heat = block_map_to_pixels(native.anomaly, (media.height, media.width), native.block_pixels)
         if len(dq) < _MIN_MODES:
-            return Evidence(score=0.0, heatmap=heat, details=details, summary=(
+            details["band"] = wording.band(0.0)
+            return Evidence(score=0.0, heatmap=heat, details=details, summary=wording.say(0.0, none=(
                 "The JPEG's coefficients show no trace of an earlier compression, so this test finds nothing "
-                "pasted in (it can only see edits in JPEGs saved twice)."))
+                "pasted in (it can only see edits in JPEGs saved twice).")))
         score, frac, peak = peak_share_score(native.anomaly)
-        details.update({"anomalous_fraction": frac, "peak": peak})
-        where = f"{frac:.1%} of the image" if frac > 0.001 else "no region"
-        summary = (f"The JPEG was saved at least twice, and {where} does not follow the earlier save's "
-                   "compression steps" + (", which suggests it was pasted in or edited afterwards."
-                                          if frac > 0.001 else "."))
+        share = wording.share(heat)  # what the map shows, at its pixels
+        details.update({"anomalous_fraction": frac, "region_share": share, "peak": peak, "band": wording.band(score)})
+        where = wording.region(share)
+        summary = wording.say(
+            score,
+            clear=f"The JPEG was saved at least twice, and {where} does not follow the earlier save's compression "
+                  "steps, which suggests it was pasted in or edited afterwards.",
+            unclear=f"The JPEG was saved at least twice, and {where} follows the earlier save's compression steps "
+                    "less well than the rest: a weak sign, not enough on its own to point to a paste or an edit.",
+            none="The JPEG was saved at least twice, with no clear sign of an edit: " + (
+                f"only {where} departs from the earlier save's compression steps, too little to stand out."
+                if share > 0.001 else "the whole image follows the earlier save's compression steps."),
+        )
         return Evidence(score=score, summary=summary, heatmap=heat, details=details)

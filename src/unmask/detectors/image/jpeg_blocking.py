@@ -37,6 +37,7 @@ from ...errors import NotApplicable
 from ...media import ImageMedia
 from ...preprocess.image import box_mean
 from ...preprocess.jpeg import BLOCK, GridEstimate, block_map_to_pixels, global_grid, grid_counts
+from .. import wording
 from ..base import Detector
 from ..evidence import Evidence
 
@@ -129,9 +130,17 @@ class JpegBlockingGrid(Detector):
         heat = block_map_to_pixels(native.anomaly, (media.height, media.width))
         score = float(box_mean(native.anomaly, self.score_radius).max())
         frac = float((heat > 0.5).mean())
-        details.update({"anomalous_fraction": frac, "peak_region_anomaly": score})
-        where = f"{frac:.1%} of the image" if frac > 0.001 else "no region"
-        summary = (f"The 8x8 JPEG block pattern is shifted or missing in {where}"
-                   + (", which can mean content was pasted in from another picture." if frac > 0.001
-                      else "; the block pattern is consistent."))
+        details.update({"anomalous_fraction": frac, "region_share": frac, "peak_region_anomaly": score,
+                        "band": wording.band(score)})
+        where = wording.region(frac)
+        summary = wording.say(
+            score,
+            clear=f"The 8x8 JPEG block pattern is shifted or missing in {where}, which suggests content was pasted "
+                  "in from another picture.",
+            unclear=f"The 8x8 JPEG block pattern looks somewhat shifted or weak in {where}: a weak sign, not enough "
+                    "on its own to point to pasted content.",
+            none="No clear sign of pasted content: " + (
+                f"the 8x8 JPEG block pattern is shifted or missing only in {where}, too little to stand out."
+                if frac > 0.001 else "the 8x8 JPEG block pattern is consistent across the image."),
+        )
         return Evidence(score=score, summary=summary, heatmap=heat, details=details)

@@ -50,6 +50,7 @@ from ...media import ImageMedia
 from ...preprocess.image import box_mean
 from ...preprocess.jpeg import block_map_to_pixels, clipped_blocks, luma_histogram_input
 from ...preprocess.residual import peak_share_score
+from .. import wording
 from ..base import Detector
 from ..evidence import Evidence
 
@@ -304,18 +305,30 @@ class JpegDoubleQuantization(Detector):
         }
         heat = block_map_to_pixels(native.p_single, (media.height, media.width), native.block_pixels)
         if not useful:
-            return Evidence(score=0.0, heatmap=heat, details=details, summary=(
+            details["band"] = wording.band(0.0)
+            return Evidence(score=0.0, heatmap=heat, details=details, summary=wording.say(0.0, none=(
                 "The JPEG shows no sign of having been saved twice, so this test finds nothing pasted in "
-                "(it can only see edits in re-saved JPEGs)."))
+                "(it can only see edits in re-saved JPEGs).")))
         score, frac, peak = peak_share_score(native.p_single)
         if weak:  # a faint trace says where to look, not whether the image was edited
             score = _WEAK_SCORE
-        details.update({"single_compressed_fraction": frac, "peak": peak, "weak_trace": weak})
-        where = f"{frac:.1%} of the image" if frac > 0.001 else "no region"
+        share = wording.share(heat)  # what the map shows, at its pixels
+        details.update({"single_compressed_fraction": frac, "region_share": share, "peak": peak, "weak_trace": weak,
+                        "band": wording.band(score)})
+        where = wording.region(share)
         if weak:
-            summary = ("There is at most a faint trace of an earlier JPEG save: too weak to judge the image; "
-                       "the map shows where it seems absent.")
+            summary = wording.say(score, none=(
+                "There is at most a faint trace of an earlier JPEG save: too weak to judge the image; "
+                "the map shows where it seems absent."))
         else:
-            summary = (f"The JPEG was saved at least twice, and {where} lacks the trace of the earlier save"
-                       + (", which suggests it was pasted in or edited afterwards." if frac > 0.001 else "."))
+            summary = wording.say(
+                score,
+                clear=f"The JPEG was saved at least twice, and {where} lacks the trace of the earlier save, which "
+                      "suggests it was pasted in or edited afterwards.",
+                unclear=f"The JPEG was saved at least twice, and {where} seems to lack the trace of the earlier "
+                        "save: a weak sign, not enough on its own to point to a paste or an edit.",
+                none="The JPEG was saved at least twice, with no clear sign of an edit: " + (
+                    f"only {where} lacks the trace of the earlier save, too little to stand out."
+                    if share > 0.001 else "the trace of the earlier save is found across the image."),
+            )
         return Evidence(score=score, summary=summary, heatmap=heat, details=details)

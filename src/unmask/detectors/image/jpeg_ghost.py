@@ -35,6 +35,7 @@ from ...preprocess.image import box_mean
 from ...preprocess.jpeg import block_map_to_pixels, global_grid, luma_dct
 from ...preprocess.residual import peak_share_score
 from ...provenance.jpeg_tables import ANNEX_K_LUMA, ijg_scale
+from .. import wording
 from ..base import Detector
 from ..evidence import Evidence
 
@@ -135,13 +136,20 @@ class JpegGhost(Detector):
         score, frac, peak = peak_share_score(tiles)
         at = np.unravel_index(int(np.argmax(native.dip)), native.dip.shape)
         quality = int(native.dip_quality[at])
-        details = {"ghost_fraction": frac, "peak": peak, "ghost_quality": quality,
-                   "max_dip_factor": float(np.exp(native.dip.max())), "qualities": list(native.qualities)}
-        if frac > 0.001:
-            summary = (f"Re-saved as JPEG at quality {quality}, {frac:.1%} of the image changes much less "
-                       "than expected, a 'ghost' of an earlier save at that quality that the rest does not "
-                       "share, which can mean it was pasted in.")
-        else:
-            summary = ("Re-saving at JPEG qualities 50-95 shows no region with its own earlier quality "
-                       "(no JPEG ghost).")
+        share = wording.share(heat)  # what the map shows, at its pixels
+        details = {"ghost_fraction": frac, "region_share": share, "peak": peak, "ghost_quality": quality,
+                   "max_dip_factor": float(np.exp(native.dip.max())), "qualities": list(native.qualities),
+                   "band": wording.band(score)}
+        where = wording.region(share)
+        summary = wording.say(
+            score,
+            clear=f"Re-saved as JPEG at quality {quality}, {where} changes much less than expected, a 'ghost' of "
+                  "an earlier save at that quality that the rest does not share, which suggests it was pasted in.",
+            unclear=f"Re-saved as JPEG at quality {quality}, {where} changes somewhat less than expected, a faint "
+                    "'ghost' of an earlier save at that quality: a weak sign, not enough on its own to point to a "
+                    "paste.",
+            none="Re-saving at JPEG qualities 50-95 shows no clear JPEG ghost: " + (
+                f"only {where} changes less than expected (strongest at quality {quality}), too little to stand out."
+                if share > 0.001 else "no part of the image keeps its own earlier quality."),
+        )
         return Evidence(score=score, summary=summary, heatmap=heat, details=details)

@@ -38,6 +38,7 @@ from ...errors import NotApplicable
 from ...media import ImageMedia
 from ...preprocess.image import block_means, box_mean, gray, upsample
 from ...preprocess.residual import cell_quantiles, pad_to, region_score, robust_z, sigmoid, wavelet_hh
+from .. import wording
 from ..base import Detector
 from ..evidence import Evidence
 
@@ -168,12 +169,24 @@ class NoiseWavelet(Detector):
             "informative_fraction": float(native.informative.mean()),
             "conditioning_r2": native.fit_r2,
         }
-        return Evidence(score=score, summary=_summary(frac, direction), heatmap=heat, details=details)
+        share = wording.share(heat)  # what the map shows, at its pixels
+        details.update({"region_share": share, "band": wording.band(score)})
+        return Evidence(score=score, summary=_summary(score, share, direction), heatmap=heat, details=details)
 
 
-def _summary(frac: float, direction: float) -> str:
-    if frac < 0.005:
-        return "The grain (sensor noise) looks even across the whole picture."
-    kind = "grainier (more sensor noise)" if direction > 0 else "smoother (less sensor noise)"
-    return (f"{frac:.1%} of the picture is {kind} than the rest, which can mean that part was pasted in "
-            "from another photo or retouched.")
+def _summary(score: float, share: float, direction: float) -> str:
+    """The sentence for the score's band (unmask.detectors.wording), with the share of the map above 0.5."""
+    where = wording.region(share)
+    kind = ("grainier (more sensor noise)" if direction > 0 else "smoother (less sensor noise)" if direction < 0
+            else "different in grain (sensor noise)")
+    return wording.say(
+        score,
+        clear=f"{where[:1].upper()}{where[1:]} is {kind} than the rest, which suggests that part was pasted in "
+              "from another photo or retouched.",
+        unclear=(f"{where} is somewhat {kind} than the rest" if share > 0.001 else
+                 "Some parts of the picture differ slightly in grain (sensor noise) from the rest, none clearly")
+                + ": a weak sign, not enough on its own to point to a paste or retouching.",
+        none="No clear sign of a pasted or retouched region: " + (
+            f"only {where} is {kind} than the rest, too little to stand out." if share > 0.001
+            else "the grain (sensor noise) looks even across the whole picture."),
+    )

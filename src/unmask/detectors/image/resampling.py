@@ -33,6 +33,7 @@ import numpy as np
 from ...errors import NotApplicable
 from ...media import ImageMedia
 from ...preprocess.image import gray
+from .. import wording
 from ..base import Detector
 from ..evidence import Evidence
 
@@ -202,13 +203,20 @@ class ResamplingTraces(Detector):
             score = None
             summary = ("Most of the image shows resizing traces, which usually means the whole picture was "
                        "resized rather than that one part was edited.")
-        elif support > 0.5:
-            score = support
-            summary = (f"{frac:.1%} of the image shows traces of being resized or rotated that the rest "
-                       "lacks, which can mean that part was pasted in.")
         else:
             score = support
-            summary = ("No region shows clear traces of being resized or rotated (JPEG compression can "
-                       "hide them).")
+            share = wording.share(heat)  # what the map shows, at its pixels
+            where = wording.region(share)
+            details.update({"region_share": share, "band": wording.band(score)})
+            summary = wording.say(
+                score,
+                clear=f"{where[:1].upper()}{where[1:]} shows traces of being resized or rotated that the rest "
+                      "lacks, which suggests that part was pasted in.",
+                unclear=f"{where[:1].upper()}{where[1:]} shows faint traces of being resized or rotated: a weak "
+                        "sign, not enough on its own to point to a pasted part.",
+                none="No clear sign of a resized or rotated region" + (
+                    f": only {where} shows faint traces, too little to stand out" if share > 0.001 else "")
+                     + " (JPEG compression can hide them).",
+            )
         details["dominant_frequency"] = float(np.median(native.peak_freq[prob > 0.5])) if frac > 0 else None
         return Evidence(score=score, summary=summary, heatmap=heat, details=details)

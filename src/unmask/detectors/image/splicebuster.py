@@ -48,6 +48,7 @@ from ...preprocess.residual import (
     third_order_codes,
     third_order_scale,
 )
+from .. import wording
 from ..base import Detector
 from ..evidence import Evidence
 
@@ -240,11 +241,20 @@ class Splicebuster(Detector):
             "window_px": native.window,
             "informative_fraction": float(native.informative.mean()),
         }
-        if frac < 0.005:
-            summary = "The fine-grain noise pattern looks the same across the picture."
-        else:
-            summary = (f"{frac:.1%} of the picture has a fine-grain noise pattern unlike the rest, which can "
-                       "mean it came from another photo or camera.")
+        share = wording.share(heat)  # what the map shows, at its pixels
+        details.update({"region_share": share, "band": wording.band(score)})
+        where = wording.region(share)
+        summary = wording.say(
+            score,
+            clear=f"{where[:1].upper()}{where[1:]} has a fine-grain noise pattern unlike the rest, which suggests it "
+                  "came from another photo or camera.",
+            unclear=(f"{where} has a fine-grain noise pattern somewhat unlike the rest" if share > 0.001 else
+                     "Some parts of the picture have a fine-grain noise pattern slightly unlike the rest, none "
+                     "clearly") + ": a weak sign, not enough on its own to point to content from another camera.",
+            none="No clear sign of content from another camera: " + (
+                f"only {where} has a fine-grain noise pattern unlike the rest, too little to stand out."
+                if share > 0.001 else "the fine-grain noise pattern looks the same across the picture."),
+        )
         return Evidence(score=score, summary=summary, heatmap=heat, details=details)
 
 
