@@ -99,7 +99,7 @@ def test_scan_four_byte_jpeg_says_it_is_too_short_without_a_python_repr(media_fi
     assert result.exit_code == 1
     (report,) = reports(out)
     (error,) = report["errors"]
-    assert error["message"].startswith("the file is a JPEG of 4 bytes: too short to hold an image")
+    assert error["message"] == "JPEG file is too short to hold an image: 4 bytes, ending inside the header"
     assert not OBJECT_REPR.search(error["message"]) and not OBJECT_REPR.search(result.output)
 
 

@@ -367,7 +367,7 @@ def test_a_file_that_cannot_be_analysed_shows_its_error_once(server, page):
     shot.upload_and_wait(page, [{"name": "tiny.jpg", "mimeType": "image/jpeg",
                                  "buffer": bytes.fromhex("FF D8 FF E0")}])
     page.locator("#result-body h2", has_text="tiny.jpg").wait_for()
-    message = "the file is a JPEG of 4 bytes: too short to hold an image"
+    message = "JPEG file is too short to hold an image: 4 bytes, ending inside the header"
     page.locator("#result-body .msg.err", has_text=message).first.wait_for()
     assert _count_on_page(page, message) == 1, page.locator("body").inner_text()
 

@@ -174,8 +174,8 @@ def _header_error(data: bytes, fmt: str, exc: Exception) -> MediaError:
     if fmt != "jpeg" and "truncat" in str(exc).lower():
         complete = False
     if not complete and size is None:
-        return MediaError(f"the file is a {name} of {n:,} bytes: too short to hold an image (it ends inside "
-                          "the header)", code="truncated")
+        return MediaError(f"{name} file is too short to hold an image: {n:,} bytes, ending inside the header",
+                          code="truncated")
     if not complete:
         return MediaError(f"{name} data is truncated: the file ends after {n:,} bytes, inside the header of a "
                           f"{size[0]}x{size[1]}-pixel image (the file was cut short)", code="truncated",
