@@ -78,8 +78,6 @@ def test_jpeg_cut_inside_its_header_says_so_with_the_declared_size(media_files):
     assert f"ends after {cut:,} bytes, inside the header of a 64x48-pixel image" in str(info.value)
 
 
-@pytest.mark.xfail(strict=True, reason="analysis.failed_report builds MediaInfo without the loader's facts "
-                   "(MediaError.media); analysis.py is being changed by another developer")
 def test_scan_truncated_jpeg_reports_kind_format_and_size(truncated_jpeg, tmp_path):
     path, _ = truncated_jpeg
     out = tmp_path / "out.jsonl"
@@ -184,9 +182,6 @@ def test_display_names_are_the_shortest_distinguishing_suffix():
     assert display_names(["/t/x.jpg", "/t/x.jpg", None]) == ["x.jpg", "x.jpg", "<bytes>"]  # one file twice
 
 
-@pytest.mark.xfail(strict=True, reason="report/terminal.py's summary_table names rows by file name alone; it "
-                   "should use unmask.report.names.display_names (terminal.py is being changed by another "
-                   "developer)")
 def test_scan_recursive_rows_for_two_files_with_one_name_are_told_apart(media_files, tmp_path):
     for sub in ("a", "b"):
         (tmp_path / "dup" / sub).mkdir(parents=True)

@@ -3,8 +3,8 @@
 from pathlib import Path
 
 import unmask
-from unmask.fusion import fuse
 from unmask.report.model import EvidenceEntry
+from unmask.verdict import fuse
 
 ASSETS = Path(__file__).parent / "assets"
 

@@ -20,12 +20,13 @@ from unmask.cli import schema_text
 from unmask.detectors import Detector, Evidence, Fact, Registry, Segment
 from unmask.detectors.image.metadata_reader import MetadataReader
 from unmask.errors import NotApplicable
-from unmask.fusion import NO_OPINION, fuse
 from unmask.report import Report, json_schema
 from unmask.report.artifacts import read_heatmap, write_artifacts
 from unmask.report.html import render_html
 from unmask.report.model import EvidenceEntry, ProvenanceFact
 from unmask.report.terminal import print_summary
+from unmask.report.words import NO_OPINION_REASON as NO_OPINION
+from unmask.verdict import fuse
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = json.loads((ROOT / "docs" / "report.schema.json").read_text(encoding="utf-8"))
@@ -153,7 +154,8 @@ def test_a_detector_crash_is_a_warning_and_the_rest_of_the_report_stands(cat):
     assert "RuntimeError: boom" in obj["errors"][0]["message"]
     (ev,) = obj["evidence"]
     assert ev["score"] is None and ev["summary"].startswith("Not applicable: works on JPEG")
-    assert obj["verdict"] == {"label": "inconclusive", "probability": 0.5, "calibrated": False}
+    assert obj["verdict"]["label"] == "no-opinion" and obj["verdict"]["probability"] is None
+    assert obj["verdict"]["headline"] == "No opinion" and obj["verdict"]["method"] == "none"
     assert obj["reasons"] == [NO_OPINION]  # "not applicable" is evidence, not a reason
 
 
@@ -164,9 +166,9 @@ def _ev(name: str, score: float | None, summary: str | None = None, **kw) -> Evi
     return EvidenceEntry(detector=name, score=score, summary=summary or f"{name} says {score}", **kw)
 
 
-def test_fusion_without_scores_is_inconclusive_and_keeps_context():
+def test_fusion_without_scores_is_no_opinion_and_keeps_context():
     verdict, reasons = fuse([_ev("metadata", None, "The file carries no metadata.")])
-    assert (verdict.label, verdict.probability, verdict.calibrated) == ("inconclusive", 0.5, False)
+    assert (verdict.label, verdict.probability, verdict.calibrated) == ("no-opinion", None, False)
     assert reasons == [NO_OPINION, "The file carries no metadata."]
     assert fuse([])[1] == [NO_OPINION]
 
@@ -175,18 +177,18 @@ def test_fusion_authentic_leads_with_the_strongest_negative_finding_not_missing_
     evidence = [_ev("ela", 0.2), _ev("metadata", None, "No metadata."), _ev("noise", 0.05),
                 _ev("cfa", None, "Not applicable: PNG", details={"not_applicable": True})]
     verdict, reasons = fuse(evidence)
-    assert verdict.label == "authentic" and verdict.probability == pytest.approx(0.2)
+    assert verdict.label == "authentic" and verdict.probability == pytest.approx(0.125)  # the mean score
     assert reasons == ["noise says 0.05", "ela says 0.2", "No metadata."]
 
 
 def test_fusion_manipulated_leads_with_the_highest_score_then_facts_then_the_rest():
-    evidence = [_ev("a", 0.1), _ev("b", 0.85), _ev("c", 0.5), _ev("meta", None, "Edited with GIMP."),
-                _ev("cfa", None, "No usable pattern."), _ev("d", 0.25)]
+    evidence = [_ev("a", 0.8), _ev("b", 0.95), _ev("c", 0.6), _ev("meta", None, "Edited with GIMP."),
+                _ev("cfa", None, "No usable pattern."), _ev("e", 0.99), _ev("d", 0.25)]
     facts = [ProvenanceFact(source="exif", claim="edited with GIMP", detector="meta")]
     verdict, reasons = fuse(evidence, facts)
-    assert verdict.label == "manipulated" and verdict.probability == pytest.approx(0.85)
-    assert reasons == ["b says 0.85", "c says 0.5", "Edited with GIMP.", "d says 0.25", "a says 0.1",
-                       "No usable pattern."]
+    assert verdict.label == "manipulated" and verdict.probability == pytest.approx(3.59 / 5)  # the mean score
+    assert reasons == ["e says 0.99", "b says 0.95", "a says 0.8", "c says 0.6", "Edited with GIMP.",
+                       "d says 0.25", "No usable pattern."]
 
 
 def test_fusion_thresholds_and_ai_attribution():
@@ -194,6 +196,7 @@ def test_fusion_thresholds_and_ai_attribution():
     assert fuse([_ev("a", 0.69)])[0].label == "inconclusive"
     assert fuse([_ev("a", 0.3)])[0].label == "authentic"
     assert fuse([_ev("a", 0.31)])[0].label == "inconclusive"
+    assert fuse([_ev("a", 0.05), _ev("b", 0.55)])[0].label == "inconclusive"  # mean 0.3, but one above 0.5
     ai = [_ev("gen", 0.9, attribution={"ai-generated": 0.8}), _ev("ela", 0.95)]
     assert fuse(ai)[0].label == "manipulated"  # the top finding (ela) is not an attribution
     assert fuse(ai[:1])[0].label == "ai-generated"
@@ -319,7 +322,7 @@ def test_terminal_summary_shows_verdict_reason_and_provenance_facts(tmp_path, ca
     text = console.export_text()
     assert "edited.jpg" in text and "image" in text
     assert "facts:" in text and "Adobe Photoshop [/red] 25.0" in text and "camera: Canon EOS R5" in text
-    assert "missing.jpg" in text and "error" in text and "no such file" in text
+    assert "missing.jpg" in text and "not analysed" in text and "no such file" in text
     assert "1 not analysed" in text
 
 

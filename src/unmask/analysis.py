@@ -18,7 +18,6 @@ from . import __version__
 from .calibration import calibrate_evidence, resolve
 from .detectors import Detector, Evidence, Registry
 from .errors import NotApplicable, UnmaskError
-from .fusion import fuse
 from .limits import DEFAULT_LIMITS, Limits
 from .media import ImageMedia, Media, PostMedia, load
 from .report.model import (
@@ -33,8 +32,8 @@ from .report.model import (
     TokenModel,
     TrackModel,
 )
-from .stacking import Stacker
-from .stacking import resolve as resolve_stackers
+from .verdict import VerdictModel, fuse
+from .verdict import resolve as resolve_verdict_models
 
 MAX_DETAIL_ELEMENTS = 65_536
 _MAX_DEPTH = 32
@@ -47,14 +46,14 @@ class Analyzer:
                  registry: Registry | None = None, limits: Limits = DEFAULT_LIMITS,
                  skip_uninstalled: bool = False,
                  options: Mapping[str, Mapping[str, Any]] | None = None,
-                 calibrations: Mapping[str, Any] | None = None, fusion: Any = None) -> None:
+                 calibrations: Mapping[str, Any] | None = None, verdict_model: Any = None) -> None:
         """`detectors` names an explicit list (else the profile's); `skip_uninstalled` drops profile
         detectors whose optional dependencies are missing instead of reporting that on every file;
         `options` maps a detector name to keyword arguments for its constructor (e.g. C2PA trust anchors);
         `calibrations` maps a detector name to a calibration file or `Calibration` (None: none), else the
-        packaged one is used if any (see unmask.calibration); `fusion` chooses the stacking model: None = the
-        packaged one per modality if shipped, a path or `Stacker` = that model, "none" or False = the fallback
-        rule (see unmask.stacking and unmask.fusion)."""
+        packaged one is used if any (see unmask.calibration); `verdict_model` chooses the verdict model: None =
+        the profile's packaged one per modality if shipped, a path or `VerdictModel` = that model, "none" or
+        False = the fallback rule (see unmask.verdict)."""
         self.registry = registry or Registry.default()
         self.options = {name: dict(kw) for name, kw in (options or {}).items()}
         for name in self.options:
@@ -71,8 +70,8 @@ class Analyzer:
         self._instances: dict[str, Detector] = {}
         self.calibrations, self._calibration_notes = resolve([(c.name, c.version) for c in self._classes],
                                                              calibrations)
-        self.stackers, self._fusion_notes = resolve_stackers(
-            [(c.name, c.version, c.modalities) for c in self._classes], fusion)
+        self.verdict_models, self._verdict_notes = resolve_verdict_models(
+            [(c.name, c.version, c.modalities) for c in self._classes], profile, verdict_model)
 
     @property
     def detector_names(self) -> list[str]:
@@ -104,20 +103,20 @@ class Analyzer:
         report.errors += [ErrorEntry(code="calibration_ignored", message=msg, fatal=False, detector=name)
                           for name, msg in self._calibration_notes.items()
                           if any(e.detector == name for e in report.evidence)]
-        report.verdict, report.reasons = fuse(report.evidence, report.provenance, self._stacker(media, report))
+        report.verdict, report.reasons = fuse(report.evidence, report.provenance, self._model(media, report))
         report.runtime_s = time.perf_counter() - t0
         return report
 
-    def _stacker(self, media: Media, report: Report) -> Stacker | None:
-        """The stacking model for this media (a post's images use the image model, unless a post-level
+    def _model(self, media: Media, report: Report) -> VerdictModel | None:
+        """The verdict model for this media (a post's images use the image model, unless a post-level
         detector also scored), noting in the report when a model for it had to be ignored."""
         modality = "image" if isinstance(media, PostMedia) else media.kind
-        if modality in self._fusion_notes:
-            report.errors.append(ErrorEntry(code="fusion_ignored", message=self._fusion_notes[modality],
+        if modality in self._verdict_notes:
+            report.errors.append(ErrorEntry(code="verdict_model_ignored", message=self._verdict_notes[modality],
                                             fatal=False))
         if isinstance(media, PostMedia) and any(e.part is None and e.score is not None for e in report.evidence):
             return None
-        return self.stackers.get(modality)
+        return self.verdict_models.get(modality)
 
     def _evidence(self, cls: type[Detector], media: Media) -> Evidence:
         """Run one detector; with default settings its evidence is shared through the media's cache under
@@ -257,7 +256,7 @@ def failed_report(source: object, exc: UnmaskError, profile: str = "default",
                   limits: Limits = DEFAULT_LIMITS) -> Report:
     """The report of an input that could not be analysed: media identity where known, a fatal error."""
     path = str(source) if isinstance(source, str | os.PathLike) else None
-    info = MediaInfo(path=path, format=None)
+    info = MediaInfo(**{"path": path, "format": None, **getattr(exc, "media", {})})
     if isinstance(source, bytes):
         info.sha256 = hashlib.sha256(source).hexdigest()
         info.size_bytes = len(source)

@@ -191,9 +191,9 @@ def scan(
         help="PEM bundle of C2PA signers to trust (Content Credentials from others are 'untrusted').")] = None,
     calibration: Annotated[list[Path] | None, typer.Option(
         "--calibration", metavar="FILE", help="A calibration file from `unmask calibrate` (repeatable).")] = None,
-    fusion: Annotated[str | None, typer.Option(
-        "--fusion", metavar="FILE|none", help="A stacking model from `unmask fuse fit`, or none for the "
-        "fallback rule (default: the packaged model, if any).")] = None,
+    verdict_model: Annotated[str | None, typer.Option(
+        "--verdict-model", metavar="FILE|none", help="A verdict model from `unmask verdict fit`, or none for "
+        "the fallback rule (default: the profile's packaged model, if any).")] = None,
 ) -> None:
     """Analyse media files and report whether each looks authentic, and why."""
     from .analysis import Analyzer
@@ -215,13 +215,13 @@ def scan(
     outputs = (_output_file(json_out, "--json"), _output_file(html_out, "--html"), _output_dir(artifacts, "--artifacts"))
     options = _trust_options(trust_anchors, registry)
     calibrations = _calibration_files(calibration or [])
-    _check_fusion(fusion)
+    _check_verdict_model(verdict_model)
     analyzer = Analyzer(profile=profile, detectors=chosen, registry=registry, skip_uninstalled=True,
-                        calibrations=calibrations, fusion=fusion)
+                        calibrations=calibrations, verdict_model=verdict_model)
     _announce(err, skipped, analyzer.skipped)
     settings = {"profile": profile, "detectors": chosen, "workers": workers, "skip_uninstalled": True,
                 "keep_arrays": bool(html_out or artifacts), "options": options, "calibrations": calibrations,
-                "fusion": fusion}
+                "verdict_model": verdict_model}
     try:
         sink = _scan_into(items, settings, outputs, err, show_progress=not quiet and len(items) >= PROGRESS_AT)
     except OSError as exc:  # disk full, output removed under us, ...
@@ -259,15 +259,15 @@ def _calibration_files(paths: list[Path]) -> dict[str, str]:
     return out
 
 
-def _check_fusion(value: str | None) -> None:
-    """A stacking model file must be readable (a usage error otherwise); "none" turns stacking off."""
-    from .stacking import Stacker
+def _check_verdict_model(value: str | None) -> None:
+    """A verdict model file must be readable (a usage error otherwise); "none" turns the model off."""
+    from .verdict.model import VerdictModel
 
     if value is not None and value.strip().lower() != "none":
         try:
-            Stacker.load(value)
+            VerdictModel.load(value)
         except ValueError as exc:
-            raise typer.BadParameter(str(exc), param_hint="--fusion") from exc
+            raise typer.BadParameter(str(exc), param_hint="--verdict-model") from exc
 
 
 def _scan_into(items: list[Item], settings: dict, outputs: tuple, err: Console, show_progress: bool) -> _Sink:
@@ -443,9 +443,9 @@ def _register_research_commands() -> None:
 
     app.add_typer(bench_app, name="bench", help="Run benchmark protocols and report metrics from the cache.")
     app.command("calibrate")(calibrate)
-    from .stacking_cli import fuse_app
+    from .verdict.cli import verdict_app
 
-    app.add_typer(fuse_app, name="fuse", help="Stacking fusion: fit one model over all detectors' scores, show it.")
+    app.add_typer(verdict_app, name="verdict", help="Verdict models: fit one per profile on dev runs, show it.")
     from .train.cli import models, train
 
     app.command("train")(train)

@@ -249,7 +249,7 @@ class Settings:
     limits: Limits = field(default=DEFAULT_LIMITS)
     options: tuple[tuple[str, tuple[tuple[str, Any], ...]], ...] = ()
     calibrations: tuple[tuple[str, str], ...] = ()
-    fusion: str | None = None  # a stacking model file, "none", or None for the packaged one
+    verdict_model: str | None = None  # a verdict model file, "none", or None for the profile's packaged one
 
     @staticmethod
     def freeze(options: Mapping[str, Mapping[str, Any]] | None) -> tuple:
@@ -267,7 +267,7 @@ def _build(settings: Settings) -> Analyzer:
     return Analyzer(profile=settings.profile, detectors=settings.detectors, limits=settings.limits,
                     skip_uninstalled=settings.skip_uninstalled,
                     options={name: dict(kw) for name, kw in settings.options},
-                    calibrations=dict(settings.calibrations) or None, fusion=settings.fusion)
+                    calibrations=dict(settings.calibrations) or None, verdict_model=settings.verdict_model)
 
 
 def analyze_item(item: Item, settings: Settings, analyzer: Analyzer | None = None) -> Report:
@@ -298,16 +298,18 @@ def _crashed(settings: Settings, item: Item, exc: BaseException) -> Report:
 def scan(items: Iterable[Item], profile: str = "default", detectors: Sequence[str] | None = None,
          workers: int = 1, keep_arrays: bool = True, skip_uninstalled: bool = False,
          limits: Limits = DEFAULT_LIMITS, options: Mapping[str, Mapping[str, Any]] | None = None,
-         calibrations: Mapping[str, str] | None = None, fusion: str | None = None) -> Iterator[Report]:
+         calibrations: Mapping[str, str] | None = None, verdict_model: str | None = None) -> Iterator[Report]:
     """Analyse items and yield one report per item, in input order.
 
     `workers > 1` uses that many processes; `keep_arrays=False` drops maps and previews in the worker
     (cheaper when only JSON is wanted); `options` are per-detector constructor arguments; `calibrations`
-    maps detector names to calibration files; `fusion` is a stacking model file or "none" (None: packaged).
+    maps detector names to calibration files; `verdict_model` is a verdict model file or "none" (None: the
+    profile's packaged one).
     """
     settings = Settings(profile, tuple(detectors) if detectors is not None else None, keep_arrays,
                         skip_uninstalled, limits, Settings.freeze(options),
-                        tuple(sorted((calibrations or {}).items())), None if fusion is None else str(fusion))
+                        tuple(sorted((calibrations or {}).items())),
+                        None if verdict_model is None else str(verdict_model))
     if workers <= 1:
         analyzer = _build(settings)
         for item in items:

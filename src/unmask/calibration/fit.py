@@ -87,29 +87,6 @@ def platt_targets(y: np.ndarray) -> np.ndarray:
     return np.where(y == 1, (n_pos + 1.0) / (n_pos + 2.0), 1.0 / (n_neg + 2.0))
 
 
-def newton_minimize(objective: Callable[[np.ndarray], float], direction: Callable[[np.ndarray], np.ndarray],
-                    theta: np.ndarray, max_iter: int = 100, tol: float = 1e-10) -> np.ndarray:
-    """Damped Newton: step against `direction(theta)`, halving the step until `objective` does not rise;
-    stop when no step helps or the relative change falls to `tol`. Only the stacking fusion's logistic
-    regression (`unmask.stacking`) still uses it; it goes when that moves to scikit-learn."""
-    loss = objective(theta)
-    for _ in range(max_iter):
-        step, size = direction(theta), 1.0
-        while size > 1e-10:  # backtracking: halve until the loss does not rise
-            cand = theta - size * step
-            cand_loss = objective(cand)
-            if cand_loss <= loss + 1e-12 * abs(loss):
-                break
-            size /= 2.0
-        else:
-            break
-        done = abs(loss - cand_loss) <= tol * max(1.0, abs(loss))
-        theta, loss = cand, cand_loss
-        if done:
-            break
-    return theta
-
-
 def fit_platt(scores: Sequence[float] | np.ndarray, y: Sequence[int] | np.ndarray,
               max_iter: int = 1000, tol: float = 1e-10) -> Params:
     """Platt scaling P = sigmoid(a * s + b) (Platt 1999) by scikit-learn's LogisticRegression on Platt's

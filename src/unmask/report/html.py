@@ -19,40 +19,13 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from PIL import Image
 
 from .. import __version__
-from ..fusion import AUTHENTIC_AT
+from ..detectors.wording import NONE_AT
 from .artifacts import resize_map
 from .model import EvidenceEntry, Report
+from .words import verdict_words
 
 PREVIEW_SIDE = 720
 MAX_ITEMS = 1000
-HEADLINES = {
-    "authentic": "Looks authentic",
-    "inconclusive": "Inconclusive",
-    "manipulated": "Likely manipulated",
-    "ai-generated": "Likely AI-generated",
-}
-EXPLAIN = {
-    "authentic": "None of the detectors found signs of editing or AI generation. That is not proof: a careful "
-                 "edit, or a file re-saved many times, can escape them.",
-    "inconclusive": "The evidence is weak or mixed. Read the reasons below, and look at any highlighted areas, "
-                    "before deciding.",
-    "manipulated": "At least one detector found strong signs that part of this content was edited.",
-    "ai-generated": "The evidence indicates this content was made by an AI generator.",
-}
-NO_OPINION = ("No opinion", "None of the detectors that ran can judge this kind of file, so unmask says nothing "
-                            "either way about it.")
-
-
-def _headline(report: Report) -> tuple[str, str]:
-    """The verdict in words for a non-expert, and one sentence on what it means."""
-    if report.verdict is None:
-        return "Not analysed", ""
-    if not any(e.score is not None for e in report.evidence):
-        return NO_OPINION
-    label = report.verdict.label
-    return HEADLINES[label], EXPLAIN[label]
-
-
 def _data_uri(im: Image.Image, fmt: str = "PNG") -> str:
     buf = io.BytesIO()
     im.save(buf, format=fmt, **({"quality": 85} if fmt == "JPEG" else {"optimize": True}))
@@ -97,7 +70,7 @@ def _overlays(report: Report, part: str | None, size: tuple[int, int]) -> list[d
                 continue
             small = resize_map(arr.astype(np.float32), *size)
             overlays.append({"detector": entry.detector, "kind": ref.kind, "score": entry.score,
-                             "primary": entry.score is not None and entry.score > AUTHENTIC_AT,
+                             "primary": entry.score is not None and entry.score > NONE_AT,
                              "uri": _data_uri(overlay_image(small))})
     if overlays and not any(o["primary"] for o in overlays):
         overlays[0]["primary"] = True
@@ -196,15 +169,16 @@ class HtmlWriter:
             self.omitted += 1
             return
         label = report.verdict.label if report.verdict else "error"
-        headline, explain = _headline(report)
+        words = verdict_words(report.verdict.model_dump() if report.verdict else None)
+        headline = words["headline"]
         context = {"r": report, "idx": idx, "name": _name(report), "meta": _meta(report),
-                   "headline": headline, "explain": explain, "parts": _parts(report, idx),
+                   "headline": headline, "explain": words["explanation"], "parts": _parts(report, idx),
                    "timelines": _timelines(report),
-                   "scored": any(e.score is not None for e in report.evidence)}
+                   "scored": report.verdict is not None and report.verdict.probability is not None,
+                   "prob_note": words["probability_note"], "operating": words["operating_point"]}
         self._write(self.macros.item(context))
-        judged = report.verdict is not None and context["scored"]
-        self.rows.append({"idx": idx, "name": _name(report), "label": label if judged else "none",
-                          "headline": headline, "probability": report.verdict.probability if judged else None,
+        self.rows.append({"idx": idx, "name": _name(report), "label": label, "headline": headline,
+                          "probability": report.verdict.probability if context["scored"] else None,
                           "reason": report.top_reason()})
 
     def close(self) -> None:

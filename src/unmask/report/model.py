@@ -11,10 +11,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
-SCHEMA_VERSION = "1.1"
-Label = Literal["authentic", "inconclusive", "manipulated", "ai-generated"]
+from .words import describe
+
+SCHEMA_VERSION = "1.2"
+Label = Literal["authentic", "inconclusive", "manipulated", "ai-generated", "no-opinion"]
 
 
 class _Model(BaseModel):
@@ -37,10 +39,37 @@ class MediaInfo(_Model):
     duration_s: float | None = None
 
 
+class OperatingPoint(_Model):
+    """Where the verdict's probability becomes a label (schema 1.2)."""
+
+    manipulated: float = Field(ge=0.0, le=1.0, description="At or above: manipulated (or ai-generated).")
+    authentic: float = Field(ge=0.0, le=1.0, description="At or below: authentic; in between: inconclusive.")
+    chosen: str = Field("", description="How the two were chosen, e.g. the false-alarm rate on development data.")
+
+
 class Verdict(_Model):
+    """The fused verdict. `headline` and `explanation` are filled from the label by `report.words.describe`,
+    so every front end words a label the same way."""
+
     label: Label
-    probability: float = Field(ge=0.0, le=1.0, description="Probability that the media is not authentic.")
+    probability: float | None = Field(ge=0.0, le=1.0, description="Probability that the media is not authentic; "
+                                      "null only for no-opinion (no detector scored).")
     calibrated: bool = Field(description="True only when the probability comes from a calibrated model.")
+    headline: str = Field("", description="The label in words (schema 1.2).")
+    explanation: str = Field("", description="One sentence on what the label means (schema 1.2).")
+    method: Literal["model", "fallback", "provenance", "none"] = Field(
+        "fallback", description="model: a fitted verdict model; fallback: the rule without one; provenance: a "
+                                "decisive fact in the file; none: no detector scored (schema 1.2).")
+    model: str | None = Field(None, description="The fitted verdict model's name, e.g. image-default.")
+    thresholds: OperatingPoint | None = Field(None, description="The operating point used for the label.")
+
+    @model_validator(mode="after")
+    def _words(self) -> Verdict:
+        if (self.probability is None) != (self.label == "no-opinion"):
+            raise ValueError("probability is null exactly when the label is no-opinion")
+        if not self.headline:
+            self.headline, self.explanation = describe(self.label)
+        return self
 
 
 class ArtifactRef(_Model):
@@ -119,6 +148,8 @@ class EvidenceEntry(_Model):
     tracks: list[TrackModel] = Field(default_factory=list, description="Per face track of a video (face detectors).")
     attribution: dict[str, float] = Field(default_factory=dict)
     details: dict[str, Any] = Field(default_factory=dict)
+    contribution: float | None = Field(None, description="How far this finding moved the verdict's log-odds "
+                                       "(+ towards not authentic); null when the verdict did not use it (1.2).")
     runtime_s: float = 0.0
 
 

@@ -13,13 +13,12 @@ from rich.table import Table
 from rich.text import Text
 
 from .model import Report
+from .names import display_names
+from .words import probability_note
 
-STYLES = {"authentic": "green", "inconclusive": "yellow", "manipulated": "bold red", "ai-generated": "bold magenta"}
+STYLES = {"authentic": "green", "inconclusive": "yellow", "manipulated": "bold red", "ai-generated": "bold magenta",
+          "no-opinion": "dim"}
 MAX_FACTS = 3
-
-
-def _name(report: Report) -> str:
-    return (report.media.path or "<bytes>").replace("\\", "/").rsplit("/", 1)[-1]
 
 
 def _facts(report: Report) -> str:
@@ -45,13 +44,16 @@ def summary_table(reports: Iterable[Report], title: str = "unmask scan") -> Tabl
     table.add_column("verdict", no_wrap=True)
     table.add_column("prob.", justify="right", no_wrap=True)
     table.add_column("top reason / facts from the file", overflow="fold", ratio=1)
-    for r in reports:
+    reports = list(reports)
+    for r, name in zip(reports, display_names([r.media.path for r in reports]), strict=True):
         if r.verdict is None:
-            verdict, prob = Text("error", style="bold red"), Text("-")
+            verdict, prob = Text("not analysed", style="bold red"), Text("-")
+        elif r.verdict.probability is None:
+            verdict, prob = Text(r.verdict.label, style=STYLES[r.verdict.label]), Text("-")
         else:
             label = r.verdict.label + ("" if r.verdict.calibrated else "*")
             verdict, prob = Text(label, style=STYLES[r.verdict.label]), Text(f"{r.verdict.probability:.2f}")
-        table.add_row(Text(_name(r)), Text(r.media.kind), verdict, prob, _reason_cell(r))
+        table.add_row(Text(name), Text(r.media.kind), verdict, prob, _reason_cell(r))
     return table
 
 
@@ -79,9 +81,8 @@ def print_summary(reports: Sequence[Report], console: Console, counts: Counter[s
     if omitted:
         console.print(Text(f"... {omitted} more file(s) not shown; see the JSON output", style="dim"))
     console.print(totals(counts if counts is not None else Counter(map(verdict_key, reports))))
-    if any(r.verdict and not r.verdict.calibrated for r in reports):
-        console.print(Text("* uncalibrated: the probability is the strongest detector score, "
-                           "not a calibrated probability", style="dim"))
+    if any(r.verdict and r.verdict.probability is not None and not r.verdict.calibrated for r in reports):
+        console.print(Text(f"* {probability_note(False)}", style="dim"))
 
 
 def print_failures(failures: Sequence[tuple[str, str]], total: int, console: Console) -> None:

@@ -8,9 +8,12 @@ from pydantic import BaseModel, Field
 
 
 class VerdictOut(BaseModel):
-    label: str = Field(description="authentic, inconclusive, manipulated, ai-generated, or error when the "
-                                   "file could not be analysed")
-    probability: float | None
+    """The verdict of a finished job; a job whose file could not be analysed has none (`error` says why)."""
+
+    label: str = Field(description="authentic, inconclusive, manipulated, ai-generated or no-opinion (as the "
+                                   "report's verdict.label)")
+    probability: float | None = Field(description="null for no-opinion")
+    headline: str = Field(description="The label in words, as the report and every front end word it.")
 
 
 class Links(BaseModel):
@@ -35,7 +38,17 @@ class JobSummary(BaseModel):
     links: Links
 
 
+class VerdictWords(BaseModel):
+    """The verdict in words, from the same function as the terminal and the HTML report (report.words)."""
+
+    headline: str
+    explanation: str
+    probability_note: str = Field(description="How to read the probability; empty without one.")
+    operating_point: str = Field(description="Where the probability becomes a label; empty without one.")
+
+
 class JobDetail(JobSummary):
+    words: VerdictWords
     report: dict[str, Any] | None = Field(description="The report (same schema as `unmask scan --json`), "
                                                       "heatmap and mask entries with a `url`; null until done.")
 

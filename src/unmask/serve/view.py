@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
+from ..report.words import describe, verdict_words
 from .worker import artifact_file
 
 API = "/v1/analyses"
@@ -27,7 +28,8 @@ def summary(job: dict[str, Any]) -> dict[str, Any]:
     """A job without its report: what lists show and what an upload answers."""
     verdict = None
     if job["status"] == "done" and job["verdict_label"]:
-        verdict = {"label": job["verdict_label"], "probability": job["verdict_probability"]}
+        verdict = {"label": job["verdict_label"], "probability": job["verdict_probability"],
+                   "headline": describe(job["verdict_label"])[0]}
     return {"id": job["id"], "status": job["status"], "created_at": iso(job["created_at"]),
             "updated_at": iso(job["updated_at"]), "filename": job["filename"], "sha256": job["sha256"],
             "size": job["size"], "profile": job["profile"], "media_type": job["media_type"], "verdict": verdict,
@@ -49,7 +51,8 @@ def detail(job: dict[str, Any], report: dict[str, Any] | None) -> dict[str, Any]
     """A job with its report (null until done); artifact URLs only while the artifacts exist."""
     if report is not None and not job["deleted"]:
         report = with_urls(report, job["id"])
-    return {**summary(job), "report": report}
+    verdict = (report or {}).get("verdict")
+    return {**summary(job), "report": report, "words": verdict_words(verdict)}
 
 
 def encode_cursor(seq: int) -> str:

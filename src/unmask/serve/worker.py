@@ -159,7 +159,7 @@ def outcome(report: dict[str, Any]) -> dict[str, Any]:
     """What the job row keeps of a report: verdict, media kind, and the fatal error when not analysed."""
     fatal = [e["message"] for e in report.get("errors", []) if e.get("fatal")]
     verdict = report.get("verdict")
-    return {"verdict_label": verdict["label"] if verdict and not fatal else "error",
+    return {"verdict_label": verdict["label"] if verdict and not fatal else None,
             "verdict_probability": verdict["probability"] if verdict and not fatal else None,
             "media_type": (report.get("media") or {}).get("kind"),
             "error": fatal[0] if fatal else None}

@@ -61,7 +61,8 @@ export class History {
     const verdict = job.verdict;
     const name = job.filename || "(text)";
     const badge = verdict
-      ? el("span", {}, el("span", { className: `badge ${verdict.label}` }, verdict.label), " ", pct(verdict.probability))
+      ? el("span", {}, el("span", { className: `badge ${verdict.label}` }, verdict.headline),
+        verdict.probability == null ? "" : ` ${pct(verdict.probability)}`)
       : el("span", { className: "note" }, job.status === "done" ? "no verdict" : "–");
     return el("tr", { "data-id": job.id },
       el("td", {}, name, job.deleted ? el("span", { className: "note" }, " (deleted)") : null,

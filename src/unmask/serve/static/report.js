@@ -6,24 +6,9 @@ import { overlayViewer } from "./overlay.js";
 import { spansSection } from "./spans.js";
 import { timelineSection, tracksSection } from "./timeline.js";
 
-const AUTHENTIC_AT = 0.3;  // unmask.fusion.AUTHENTIC_AT: scores above it count as findings
-const HEADLINES = {
-  authentic: ["Looks authentic", "None of the detectors found signs of editing or AI generation. That is not " +
-              "proof: a careful edit, or a file re-saved many times, can escape them."],
-  inconclusive: ["Inconclusive", "The evidence is weak or mixed. Read the reasons below, and look at any " +
-                 "highlighted areas, before deciding."],
-  manipulated: ["Likely manipulated", "At least one detector found strong signs that part of this content was edited."],
-  "ai-generated": ["Likely AI-generated", "The evidence indicates this content was made by an AI generator."],
-};
-const NO_OPINION = ["No opinion", "None of the detectors that ran can judge this kind of file, so unmask says " +
-                    "nothing either way about it."];
-
-/** The verdict in words and one sentence on what it means (as in the HTML report). */
-export function headline(report) {
-  if (!report || !report.verdict) return ["Not analysed", "unmask could not analyse this file; see why below."];
-  if (!(report.evidence ?? []).some((e) => e.score !== null)) return NO_OPINION;
-  return HEADLINES[report.verdict.label] ?? [report.verdict.label, ""];
-}
+// The verdict's words come from the server (job.words, made by unmask.report.words like the terminal's and the
+// HTML report's); a detector's band from its evidence (details.band, unmask.detectors.wording).
+const BANDS = { clear: "clear sign", unclear: "weak sign", none: "no sign" };
 
 function mediaMeta(job, report) {
   const m = report?.media ?? {};
@@ -38,18 +23,20 @@ function mediaMeta(job, report) {
   return bits.filter(Boolean).join(" · ");
 }
 
-function verdictBlock(report) {
-  const [title, explain] = headline(report);
-  const judged = report?.verdict && title !== NO_OPINION[0];
-  const verdict = judged ? report.verdict : null;
+function verdictBlock(job, report) {
+  const words = job.words ?? {};
+  const verdict = report?.verdict ?? null;
+  const scored = verdict && verdict.probability !== null;
   return el("div", { className: `verdict ${verdict ? verdict.label : "error"}` },
     el("div", { className: "what" },
-      el("div", { className: "headline", "data-testid": "verdict" }, title), explain),
-    verdict ? el("div", { className: "gauge" },
+      el("div", { className: "headline", "data-testid": "verdict" }, words.headline ?? ""), words.explanation ?? ""),
+    scored ? el("div", { className: "gauge" },
       el("strong", { "data-testid": "probability" }, pct(verdict.probability)), " likely not authentic",
       el("div", { className: "bar", "aria-hidden": "true" },
          el("span", { style: { width: `${Math.round((1 - verdict.probability) * 100)}%` } })),
-      verdict.calibrated ? "calibrated probability" : "uncalibrated score: read it as a ranking, not a chance")
+      words.probability_note,
+      words.operating_point ? el("div", { className: "note", "data-testid": "operating-point" }, words.operating_point)
+        : null)
       : null);
 }
 
@@ -115,11 +102,12 @@ function provenanceBlock(report) {
         el("td", { className: "wrap" }, f.detail ?? ""), el("td", {}, f.detector ?? ""))))))];
 }
 
-/** "ok", "no opinion", or the detector's error, in words. */
+/** The detector's band ("clear sign", "weak sign", "no sign"), "no opinion", or its error, in words. */
 function detectorStatus(entry, errors) {
   const own = errors.filter((e) => e.detector === entry.detector);
   if (own.length) return `error: ${own.map((e) => e.message).join("; ")}`;
-  return entry.score === null ? "no opinion" : entry.score > AUTHENTIC_AT ? "finding" : "ok";
+  if (entry.score === null) return "no opinion";
+  return BANDS[entry.details?.band] ?? `score ${entry.score.toFixed(2)}`;
 }
 
 function detectorsBlock(report) {
@@ -156,7 +144,7 @@ export async function renderJob(api, job, idPrefix) {
   const view = el("article", { className: "job-result", "data-id": job.id },
     el("h2", { className: "filename" }, job.filename || "(text)"),
     el("div", { className: "meta" }, mediaMeta(job, report)),
-    job.status === "done" || report ? verdictBlock(report)
+    job.status === "done" || report ? verdictBlock(job, report)
       : job.status !== "failed" ? el("p", { className: "msg warn" }, `Not finished yet: ${job.status}.`) : null,
     linksRow(api, job),
     job.deleted ? el("p", { className: "note" }, "The uploaded file and its maps were deleted from the server.") : null,
