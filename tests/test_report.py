@@ -301,7 +301,7 @@ def test_html_for_a_failed_file_and_for_several_files(tmp_path, cat):
     good = Analyzer(detectors=["metadata"]).analyze(_png_bytes(cat))
     valid(failed)
     page = render_html([failed, good])
-    assert "Could not be analysed" in page and "Not analysed" in page
+    assert "Not analysed" in page
     assert 'href="#item-0"' in page and 'href="#item-1"' in page  # the summary table
     assert page.rstrip().endswith("</html>")
 

@@ -23,6 +23,7 @@ with warnings.catch_warnings():  # starlette's TestClient warns about httpx on i
     from fastapi.testclient import TestClient
 
 from unmask.detectors import Registry
+from unmask.report.words import describe
 from unmask.serve.app import create_app
 from unmask.serve.settings import ServeSettings
 from unmask.serve.store import JobStore
@@ -95,6 +96,7 @@ def test_upload_wait_returns_the_full_report(client: TestClient) -> None:
     job = r.json()
     assert job["status"] == "done" and job["filename"] == "one.jpg" and job["size"] == len(data)
     assert job["verdict"]["label"] in ("authentic", "inconclusive", "manipulated", "ai-generated")
+    assert job["verdict"]["headline"] == describe(job["verdict"]["label"])[0]
     assert 0.0 <= job["verdict"]["probability"] <= 1.0 and job["media_type"] == "image"
     report = job["report"]
     assert report["media"]["sha256"] == job["sha256"] and report["media"]["path"] == "one.jpg"
@@ -244,11 +246,12 @@ def test_text_upload_and_request_errors(client: TestClient) -> None:
     assert client.post("/v1/analyses", params={"profile": "turbo"}, files={"file": ("x.jpg", b"a")}).status_code == 422
 
 
-def test_corrupt_upload_is_done_with_an_error_verdict(client: TestClient) -> None:
+def test_corrupt_upload_is_done_without_a_verdict(client: TestClient) -> None:
     job = client.post("/v1/analyses", params={"wait": "true"},
                       files={"file": ("broken.jpg", b"\xff\xd8\xff\xe0" + b"\x00" * 40)}).json()
-    assert job["status"] == "done" and job["verdict"] == {"label": "error", "probability": None}
+    assert job["status"] == "done" and job["verdict"] is None  # no label outside the report's schema
     assert job["error"] and any(e["fatal"] for e in job["report"]["errors"])
+    assert job["words"]["headline"] == "Not analysed"
 
 
 def test_unknown_ids_are_404(client: TestClient) -> None:

@@ -26,6 +26,7 @@ from unmask.report.model import (
     TrackModel,
     Verdict,
 )
+from unmask.report.words import describe
 
 pytest.importorskip("fastapi", reason='the service needs its extra: pip install -e ".[serve]"')
 
@@ -104,7 +105,10 @@ def test_upload_shows_progress_verdict_and_detectors(uploaded):
     result = page.locator("#result-body")
     result.locator("[data-testid=verdict]").wait_for()
     assert result.locator("[data-testid=verdict]").inner_text() in HEADLINES
+    label = result.locator(".verdict").first.get_attribute("class").split()[-1]
+    assert result.locator("[data-testid=verdict]").inner_text() == describe(label)[0]  # the same words as Python
     assert re.fullmatch(r"\d{1,3}%", result.locator("[data-testid=probability]").inner_text())
+    assert result.locator("[data-testid=operating-point]").inner_text().startswith("Called manipulated at ")
     assert result.locator("ol.reasons li").count() >= 1
     detectors = result.locator("table.detectors tbody tr")
     assert detectors.count() >= 3

@@ -115,7 +115,8 @@ def _is_context(e: EvidenceEntry) -> bool:
 def order_reasons(label: str, evidence: list[EvidenceEntry], support: dict[int, float],
                   fact_detectors: Collection[str] = (), lead: EvidenceEntry | None = None) -> list[str]:
     """Summaries ordered so that the first is the best single reason for `label` (see the module docstring).
-    `support` maps id(entry) to its contribution; scored entries without one rank by score after them."""
+    `support` maps id(entry) to its contribution; entries without one rank by score after the supporting ones,
+    those whose own score agrees with the label before those whose score says the opposite."""
     scored = [e for e in evidence if e.score is not None and e.summary and e is not lead]
     used = [e for e in scored if id(e) in support]
     raising = sorted((e for e in used if support[id(e)] > 0 and _score(e) > AUTHENTIC_AT),
@@ -124,12 +125,21 @@ def order_reasons(label: str, evidence: list[EvidenceEntry], support: dict[int, 
                       key=lambda e: support[id(e)])
     first = {"authentic": lowering, "inconclusive": raising + lowering}.get(label, raising)
     taken = {id(e) for e in first}
-    rest = sorted((e for e in used if id(e) not in taken), key=lambda e: -abs(support[id(e)]))
-    rest += sorted((e for e in scored if id(e) not in support), key=_score, reverse=label != "authentic")
+    def agrees(e: EvidenceEntry) -> bool:
+        """The finding's own score does not say the opposite of the label."""
+        if label == "authentic":
+            return _score(e) < MANIPULATED_AT
+        return label == "inconclusive" or _score(e) > AUTHENTIC_AT
+
+    rest = sorted((e for e in scored if id(e) not in taken), key=lambda e: (
+        not agrees(e), -abs(support[id(e)]) if id(e) in support else 0.0,
+        _score(e) if label == "authentic" else -_score(e)))
     facts = [e.summary for e in evidence if _is_context(e) and e.detector in fact_detectors]
     remarks = [e.summary for e in evidence if _is_context(e) and e.detector not in fact_detectors]
     head = [lead.summary] if lead is not None and lead.summary else []
-    return head + [e.summary for e in first] + facts + [e.summary for e in rest] + remarks
+    agreeing = [e.summary for e in rest if agrees(e)]
+    return head + [e.summary for e in first] + agreeing + facts + [e.summary for e in rest if not agrees(e)] \
+        + remarks
 
 
 def fuse(evidence: list[EvidenceEntry], provenance: Sequence[ProvenanceFact] = (),
