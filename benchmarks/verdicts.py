@@ -28,8 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from unmask.calibration.fit import logit, sigmoid
-from unmask.verdict.cli import profile_detectors
-from unmask.verdict.dev import DevScores, NoScores, collect, load_runs
+from unmask.verdict.dev import DevScores, NoScores, collect, load_runs, profile_detectors
 from unmask.verdict.fit import fit_verdict, folds_of
 
 PROFILES = ("fast", "default", "thorough")

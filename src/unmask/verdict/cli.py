@@ -22,19 +22,6 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
-def profile_detectors(profile: str, modality: str) -> list[str]:
-    """The registered signal detectors of `profile` that analyse `modality`, in registry order. Detectors that
-    read facts from the file (outputs "facts": C2PA, metadata, watermark) are left out: the verdict layer
-    takes their statements by rule (unmask.verdict.fuse), not as scores to weigh."""
-    from ..detectors import Registry
-
-    names = [c.name for c in Registry.default() if profile in c.profiles and modality in c.modalities
-             and "facts" not in c.outputs]
-    if not names:
-        raise ValueError(f"profile {profile!r} has no {modality} detector")
-    return names
-
-
 def _fmt(v: Any, digits: int = 3) -> str:
     return "–" if v is None else f"{v:.{digits}f}" if isinstance(v, float) else str(v)
 
@@ -93,7 +80,7 @@ def fit(
 ) -> None:
     """Fit a verdict model for a profile on the cached scores of benchmark runs (pooled) and write it."""
     from ..errors import UnmaskError
-    from .dev import NoScores, collect, load_runs
+    from .dev import NoScores, collect, load_runs, profile_detectors
     from .fit import fit_verdict
 
     if not l2 > 0:

@@ -13,6 +13,19 @@ from typing import Any
 import numpy as np
 
 
+def profile_detectors(profile: str, modality: str) -> list[str]:
+    """The registered signal detectors of `profile` that analyse `modality`, in registry order. Detectors that
+    read facts from the file (outputs "facts": C2PA, metadata, watermark) are left out: the verdict layer
+    takes their statements by rule (unmask.verdict.fuse), not as scores to weigh."""
+    from ..detectors import Registry
+
+    names = [c.name for c in Registry.default() if profile in c.profiles and modality in c.modalities
+             and "facts" not in c.outputs]
+    if not names:
+        raise ValueError(f"profile {profile!r} has no {modality} detector")
+    return names
+
+
 class NoScores(Exception):
     """The runs hold no usable score for the chosen detectors and perturbation."""
 
