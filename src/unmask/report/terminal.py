@@ -14,11 +14,12 @@ from rich.text import Text
 
 from .model import Report
 from .names import display_names
-from .words import probability_note
+from .words import operating_point, probability_note
 
 STYLES = {"authentic": "green", "inconclusive": "yellow", "manipulated": "bold red", "ai-generated": "bold magenta",
           "no-opinion": "dim"}
 MAX_FACTS = 3
+MAX_POINTS = 3  # distinct operating points listed under the table
 
 
 def _facts(report: Report) -> str:
@@ -76,11 +77,14 @@ def verdict_key(report: Report) -> str:
 
 def print_summary(reports: Sequence[Report], console: Console, counts: Counter[str] | None = None,
                   omitted: int = 0) -> None:
-    """The table, a note for rows left out, the totals and the meaning of '*'."""
+    """The table, a note for rows left out, the totals, the operating points used and the meaning of '*'."""
     console.print(summary_table(reports))
     if omitted:
         console.print(Text(f"... {omitted} more file(s) not shown; see the JSON output", style="dim"))
     console.print(totals(counts if counts is not None else Counter(map(verdict_key, reports))))
+    points = dict.fromkeys(operating_point(r.verdict.model_dump()) for r in reports if r.verdict)
+    for point in [p for p in points if p][:MAX_POINTS]:
+        console.print(Text(point, style="dim"))
     if any(r.verdict and r.verdict.probability is not None and not r.verdict.calibrated for r in reports):
         console.print(Text(f"* {probability_note(False)}", style="dim"))
 

@@ -51,7 +51,7 @@ def operating_point(verdict: Mapping[str, Any]) -> str:
     t = verdict.get("thresholds")
     if not t:
         return ""
-    how = f"fitted model {verdict['model']}" if verdict.get("model") else "fixed rule"
+    how = f"fitted model {verdict['model']}" if verdict.get("model") else "fallback rule, no fitted model"
     chosen = f": {t['chosen']}" if t.get("chosen") else ""
     return (f"Called manipulated at {t['manipulated']:.0%} or more and authentic at {t['authentic']:.0%} or less "
             f"({how}{chosen}).")

@@ -38,7 +38,7 @@ MANIPULATED_AT = 0.7  # fallback cut-offs, fixed in advance
 AUTHENTIC_AT = 0.3
 FALLBACK_SINGLE_MAX = 0.5  # the fallback says authentic only when no detector exceeds this
 FALLBACK_POINT = OperatingPoint(manipulated=MANIPULATED_AT, authentic=AUTHENTIC_AT,
-                                chosen="fixed in advance (no fitted model): mean detector score")
+                                chosen="the mean detector score, cut-offs fixed in advance")
 
 
 @dataclass
