@@ -405,7 +405,8 @@ def bench_run(photo: np.ndarray, tmp_path_factory: pytest.TempPathFactory) -> Pa
         if fake:
             crop[35:95, 29:89] = low[y0 + 35:y0 + 95, x0 + 29:x0 + 89]
         (root / f"im{i:02d}.jpg").write_bytes(_jpeg(crop, 90))
-        items.append(Item(path=f"im{i:02d}.jpg", label="fake" if fake else "real", group=f"src{i // 2}"))
+        items.append(Item(path=f"im{i:02d}.jpg", label="fake" if fake else "real", group=f"src{i // 2}",
+                          attrs={"half": "first" if i < 8 else "second"}))
     Manifest(items, root).write(root / "manifest.jsonl")
     proto = {"name": "stack", "dataset": {"manifest": str(root / "manifest.jsonl")},
              "detectors": ["ela", "jpeg_blocking"], "perturbations": ["none"], "metrics": ["binary"],
@@ -444,6 +445,13 @@ def test_cli_verdict_fit_and_show_end_to_end(bench_run, tmp_path, photo):
                                 str(tmp_path / "2.json"), "--detectors", "ela"])
     assert twice.exit_code == 0, twice.output
     assert VerdictModel.load(tmp_path / "2.json").fitted_on["n"] == 32
+    from unmask.verdict.dev import collect, load_runs, skip_rule
+
+    half = collect(load_runs([bench_run]), "image", ["ela"], skip=skip_rule(["half=second"]))
+    assert len(half.items) == 8 and {it.attrs["half"] for it in half.items} == {"first"}
+    none = runner.invoke(app, ["verdict", "fit", str(bench_run), "--out", str(tmp_path / "h.json"),
+                               "--skip", "half=first", "--skip", "half=second"])
+    assert none.exit_code == 1 and "no item has a score" in none.output
     # scan with the model: the verdict is the model's calibrated probability
     image, report = tmp_path / "one.jpg", tmp_path / "r.jsonl"
     image.write_bytes(_jpeg(photo[:128, :128], 90))
@@ -478,6 +486,8 @@ def test_cli_verdict_errors(bench_run, tmp_path):
     pert = runner.invoke(app, ["verdict", "fit", str(bench_run), *out, "--perturbation", "jpeg(q=75)"])
     assert pert.exit_code == 2 and "no perturbation" in pert.output
     assert runner.invoke(app, ["verdict", "show", str(tmp_path / "nope.json")]).exit_code == 2
+    bad_skip = runner.invoke(app, ["verdict", "fit", str(bench_run), *out, "--skip", "nonsense"])
+    assert bad_skip.exit_code == 2 and "ATTR=VALUE" in bad_skip.output
     assert not (tmp_path / "m.json").exists()
 
 

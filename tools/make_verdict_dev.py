@@ -10,7 +10,11 @@ Writes three manifests under OUT_DIR, each for one protocol (protocols/verdict_*
   512x512 (the set's size shortcut removed) with a native-resolution 512 crop of each real photo;
 - `native.csv`: aigi_photos real photos as the camera wrote them (1125-3456 px; slow, so a protocol of its own);
 - `clean.csv`: the untouched camera photos of pool.csv (CASIA authentic, MediaEval real), for the social-media
-  chain protocol.
+  chain protocol;
+- `casia_q.csv`: the same CASIA files decoded and saved again by `synth.postprocess` (JPEG quality uniform in
+  70-95, sometimes downscaled, drawn alike for both classes). As distributed, CASIA v1's tampered files are
+  saved at lower JPEG qualities than its authentic ones (a shortcut any JPEG detector can read), so the
+  verdict models are fitted on these copies and the original files are only reported on.
 Every item carries `source` (casia1, mediaeval, synth, aigi512, aigi) and `clean` (1 for an untouched camera
 file) attributes; groups are the source photo, so no photo's edits and original sit in two folds.
 Caveat: `npr` and `spectral_residual` saw the MediaEval photos as reals in training (their false-alarm rate
@@ -91,6 +95,20 @@ def casia_items(data: Path) -> list[Item]:
             for it in held]
 
 
+def reencoded(items: list[Item], out: Path, seed: int) -> list[Item]:
+    """Each item decoded and saved again by synth.postprocess under out/casia_q/, same label and group."""
+    (out / "casia_q").mkdir(parents=True, exist_ok=True)
+    copies = []
+    for i, it in enumerate(items):
+        with Image.open(it.path) as im:
+            rgb = np.asarray(im.convert("RGB"))
+        encoded, post = postprocess(rgb, np.random.default_rng([seed, 0xCA, i]))
+        name = f"casia_q/{Path(it.path).stem}.jpg"
+        (out / name).write_bytes(encoded)
+        copies.append(replace(it, path=name, attrs={**it.attrs, "source": "casia1_q", "clean": 0, "post": post}))
+    return copies
+
+
 def mediaeval_items(photos: list[Path]) -> list[Item]:
     return [Item(path=str(p), label="real", group=p.stem, attrs={"source": "mediaeval", "clean": 1})
             for p in photos]
@@ -120,7 +138,8 @@ def main() -> None:
     casia, mediaeval = casia_items(args.data), mediaeval_items(photos)
     pool = casia + mediaeval + edits + aigi
     for name, items in (("pool", pool), ("native", aigi_native(args.data)),
-                        ("clean", [it for it in casia + mediaeval if it.attrs["clean"]])):
+                        ("clean", [it for it in casia + mediaeval if it.attrs["clean"]]),
+                        ("casia_q", reencoded(casia, args.out, args.seed))):
         Manifest(items, args.out).write(args.out / f"{name}.csv")
         print(f"{name}.csv: {len(items)} items ({sum(it.y for it in items)} fake)")
 

@@ -70,6 +70,8 @@ def fit(
     detectors: Annotated[str | None, typer.Option(help="Comma-separated detectors (default: the profile's that "
                                                        "are in the runs).")] = None,
     perturbation: Annotated[str, typer.Option(help="Which rows of the runs to fit on.")] = "none",
+    skip: Annotated[list[str] | None, typer.Option(metavar="ATTR=VALUE", help="Leave out the items whose manifest "
+                                                   "attribute has this value (repeatable).")] = None,
     folds: Annotated[int, typer.Option(min=2, help="Group K-fold folds for the operating point.")] = 5,
     l2: Annotated[float, typer.Option(help="L2 penalty on standardised weights (1 / C), > 0.")] = 1.0,
     target_fpr: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of authentic dev files that may "
@@ -80,7 +82,7 @@ def fit(
 ) -> None:
     """Fit a verdict model for a profile on the cached scores of benchmark runs (pooled) and write it."""
     from ..errors import UnmaskError
-    from .dev import NoScores, collect, load_runs, profile_detectors
+    from .dev import NoScores, collect, load_runs, profile_detectors, skip_rule
     from .fit import fit_verdict
 
     if not l2 > 0:
@@ -91,14 +93,15 @@ def fit(
                  [n for n in profile_detectors(profile, modality) if any(n in r.detectors for r in runs)])
         if not names:
             raise ValueError(f"the runs hold no detector of profile {profile!r}; give --detectors")
-        dev = collect(runs, modality, names, perturbation)
+        dev = collect(runs, modality, names, perturbation, skip_rule(skip or []) if skip else None)
     except NoScores as exc:
         raise _fail(str(exc), 1) from None
     except (ValueError, UnmaskError) as exc:
         raise _fail(str(exc)) from None
     for note in dev.notes:
         typer.echo(f"note: {note}", err=True)
-    fitted_on = {"runs": [str(r.out) for r in runs], "perturbation": perturbation, "profile": profile}
+    fitted_on = {"runs": [str(r.out) for r in runs], "perturbation": perturbation, "profile": profile,
+                 "skipped": list(skip or [])}
     try:
         model = fit_verdict(dev.scores, dev.y, dev.groups, dev.detectors, f"{modality}-{profile}", modality,
                             folds, l2, target_fpr, authentic_share, seed=seed, fitted_on=fitted_on)

@@ -5,7 +5,7 @@ An item without a group gets its input's SHA-256 as group, so a file in two runs
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -95,10 +95,22 @@ def _score(row: dict[str, Any] | None) -> float:
     return s if np.isfinite(s) else np.nan
 
 
+def skip_rule(specs: Sequence[str]) -> Callable[[Any], bool]:
+    """A predicate from "ATTR=VALUE" specs: True for an item whose manifest attribute ATTR equals a VALUE."""
+    pairs = []
+    for spec in specs:
+        key, sep, value = spec.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"--skip takes ATTR=VALUE (a manifest attribute), got {spec!r}")
+        pairs.append((key.strip(), value.strip()))
+    return lambda item: any(str((item.attrs or {}).get(k, "")) == v for k, v in pairs)
+
+
 def collect(runs: Sequence[Any], modality: str = "image", names: Sequence[str] | None = None,
-            perturbation: str = "none") -> DevScores:
-    """Pool the items of loaded runs (`bench.report.RunData`) under one perturbation. An item without a
-    group gets its input's SHA-256 as group, so a file in two runs never lands in two folds."""
+            perturbation: str = "none", skip: Callable[[Any], bool] | None = None) -> DevScores:
+    """Pool the items of loaded runs (`bench.report.RunData`) under one perturbation, leaving out the items
+    `skip` names. An item without a group gets its input's SHA-256 as group, so a file in two runs never lands
+    in two folds."""
     notes: list[str] = []
     for run in runs:
         if perturbation not in run.perturbations:
@@ -109,6 +121,8 @@ def collect(runs: Sequence[Any], modality: str = "image", names: Sequence[str] |
     rows, ys, groups, items, empty = [], [], [], [], 0
     for run in runs:
         for item, item_id in zip(run.manifest.items, run.ids, strict=True):
+            if skip is not None and skip(item):
+                continue
             found = [run.rows.get((item_id, d, perturbation)) for d in dets]
             scores = [_score(r) for r in found]
             if all(np.isnan(scores)):
