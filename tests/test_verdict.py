@@ -361,7 +361,7 @@ def test_packaged_model_of_the_profile_is_used_unless_turned_off(monkeypatch):
 
 def test_packaged_lookup_of_an_absent_model_is_none():
     assert verdict_model.packaged("no-such-modality", "default") is None
-    assert verdict_model.packaged("image", "no-such-profile") is None
+    assert verdict_model.packaged("no-such-modality", "thorough") is None
 
 
 def test_post_images_are_stacked_and_the_post_takes_the_highest(tmp_path):
@@ -511,3 +511,14 @@ def test_cli_verdict_data_errors(bench_run, tmp_path):
     assert CliRunner().invoke(app, ["verdict", "fit", str(bench_run), "--out", str(tmp_path / "m.json"),
                                     "--l2", "0"]).exit_code == 2
     assert not (tmp_path / "m.json").exists()
+
+
+def test_a_profile_without_its_own_model_uses_the_default_one(tmp_path, monkeypatch):
+    (tmp_path / "data").mkdir()
+    _model().save(tmp_path / "data" / "video-default.json")
+    monkeypatch.setattr(verdict_model.resources, "files", lambda package: tmp_path)
+    assert verdict_model.packaged("video", "thorough").source == "package data video-default.json"
+    assert verdict_model.packaged("video", "default").name == "image-default"  # the file's own name
+    _model().save(tmp_path / "data" / "video-thorough.json")
+    assert verdict_model.packaged("video", "thorough").source == "package data video-thorough.json"
+    assert verdict_model.packaged("audio", "thorough") is None

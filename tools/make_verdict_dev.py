@@ -14,7 +14,10 @@ Writes three manifests under OUT_DIR, each for one protocol (protocols/verdict_*
 - `casia_q.csv`: the same CASIA files decoded and saved again by `synth.postprocess` (JPEG quality uniform in
   70-95, sometimes downscaled, drawn alike for both classes). As distributed, CASIA v1's tampered files are
   saved at lower JPEG qualities than its authentic ones (a shortcut any JPEG detector can read), so the
-  verdict models are fitted on these copies and the original files are only reported on.
+  verdict models are fitted on these copies and the original files are only reported on;
+- `faces.csv`: 600 real and 600 fake dfdc_faces crops from the rows added after the 1,196 that `face_xray`
+  was trained and cross-validated on (their source videos share nothing with those), for the video verdict
+  model, which has one detector (`face_xray`; a video's score is its most suspicious track's mean).
 Every item carries `source` (casia1, mediaeval, synth, aigi512, aigi) and `clean` (1 for an untouched camera
 file) attributes; groups are the source photo, so no photo's edits and original sit in two folds.
 Caveat: `npr` and `spectral_residual` saw the MediaEval photos as reals in training (their false-alarm rate
@@ -109,6 +112,25 @@ def reencoded(items: list[Item], out: Path, seed: int) -> list[Item]:
     return copies
 
 
+FACE_ROWS_SEEN = 1196  # dfdc_faces rows face_xray was trained and cross-validated on
+
+
+def face_items(data: Path, seed: int, per_class: int = 600) -> list[Item]:
+    """A seeded sample of the dfdc_faces crops face_xray never saw, grouped by source video."""
+    manifest = Manifest.read(data / "dfdc_faces" / "manifest.csv")
+    unseen = manifest.items[FACE_ROWS_SEEN:]
+    rng = np.random.default_rng([seed, 0xFA])
+    out = []
+    for label in ("real", "fake"):
+        pool = [it for it in unseen if it.label == label]
+        for i in sorted(rng.choice(len(pool), size=min(per_class, len(pool)), replace=False)):
+            it = pool[int(i)]
+            out.append(Item(path=str(manifest.resolve(it.path)), label=label,
+                            group=f"dfdc:{it.attrs.get('source_video') or Path(it.path).stem}",
+                            attrs={"source": "dfdc_faces", "clean": 0}))
+    return out
+
+
 def mediaeval_items(photos: list[Path]) -> list[Item]:
     return [Item(path=str(p), label="real", group=p.stem, attrs={"source": "mediaeval", "clean": 1})
             for p in photos]
@@ -139,7 +161,8 @@ def main() -> None:
     pool = casia + mediaeval + edits + aigi
     for name, items in (("pool", pool), ("native", aigi_native(args.data)),
                         ("clean", [it for it in casia + mediaeval if it.attrs["clean"]]),
-                        ("casia_q", reencoded(casia, args.out, args.seed))):
+                        ("casia_q", reencoded(casia, args.out, args.seed)),
+                        ("faces", face_items(args.data, args.seed))):
         Manifest(items, args.out).write(args.out / f"{name}.csv")
         print(f"{name}.csv: {len(items)} items ({sum(it.y for it in items)} fake)")
 

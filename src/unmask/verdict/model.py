@@ -127,12 +127,15 @@ class VerdictModel(JsonFile):
 
 
 def packaged(modality: str, profile: str) -> VerdictModel | None:
-    """The model shipped as package data `unmask/verdict/data/<modality>-<profile>.json`, if any."""
-    name = f"{modality}-{profile}"
-    ref = resources.files("unmask.verdict").joinpath("data", f"{name}.json")
-    if not ref.is_file():
-        return None
-    return VerdictModel.from_dict(json.loads(ref.read_text(encoding="utf-8")), source=f"package data {name}.json")
+    """The model shipped as package data `unmask/verdict/data/<modality>-<profile>.json`, else the modality's
+    `-default` one (a profile with no model of its own: its extra detectors then give reasons, not the
+    probability), else None."""
+    for name in dict.fromkeys((f"{modality}-{profile}", f"{modality}-default")):
+        ref = resources.files("unmask.verdict").joinpath("data", f"{name}.json")
+        if ref.is_file():
+            return VerdictModel.from_dict(json.loads(ref.read_text(encoding="utf-8")),
+                                          source=f"package data {name}.json")
+    return None
 
 
 def resolve(detectors: Sequence[tuple[str, str, Sequence[str]]], profile: str, given: Any = None
