@@ -13,6 +13,7 @@ import pytest
 import unmask
 from clips import face_frame, mp4, swap_clip
 from unmask.faces.timeline import segments
+from unmask.report.html import render_html
 
 pytest.importorskip("dlib")
 pytest.importorskip("cv2")
@@ -84,7 +85,7 @@ def test_still_face_gives_no_segment(head) -> None:
 def test_no_face_is_not_applicable_and_html_draws_the_timeline(temporal, head) -> None:
     empty = unmask.Analyzer(detectors=["face_temporal"]).analyze(mp4([face_frame(head, None)] * 10))
     assert empty.evidence[0].score is None and "no face" in empty.evidence[0].summary
-    html = temporal.to_html()
+    html = render_html([temporal])
     assert "Faces over time" in html and html.count('<svg class="timeline"') == 1
     assert html.count("<rect") == 32 + 1  # one cell per sampled frame, one bar for the segment
     assert "data:image/jpeg;base64," in html

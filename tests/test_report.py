@@ -22,7 +22,7 @@ from unmask.detectors.image.metadata_reader import MetadataReader
 from unmask.errors import NotApplicable
 from unmask.report import Report, json_schema
 from unmask.report.artifacts import read_heatmap, write_artifacts
-from unmask.report.html import render_html
+from unmask.report.html import render_html, write_html
 from unmask.report.model import EvidenceEntry, ProvenanceFact
 from unmask.report.terminal import print_summary
 from unmask.report.words import NO_OPINION_REASON as NO_OPINION
@@ -260,7 +260,7 @@ def test_html_escapes_png_text_metadata(tmp_path, cat):
     report = _hostile_report(tmp_path, cat)
     valid(report)
     assert any(SCRIPT in f.detail for f in report.provenance)  # the hostile text reached the report
-    page = report.to_html(tmp_path / "r.html")
+    page = write_html([report], tmp_path / "r.html")
     assert SCRIPT not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert (tmp_path / "r.html").read_text(encoding="utf-8") == page

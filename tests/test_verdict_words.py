@@ -16,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rich.console import Console
 
+from unmask.report.html import render_html
 from unmask.report.model import EvidenceEntry, MediaInfo, OperatingPoint, Report, Verdict
 from unmask.report.words import LABELS, describe, verdict_words
 from unmask.verdict import AUTHENTIC_AT, MANIPULATED_AT, fuse
@@ -118,7 +119,7 @@ def test_every_front_end_words_a_label_alike(label):
     obj = report.to_dict()
     assert obj["verdict"]["label"] == label and obj["verdict"]["headline"] == headline
     assert obj["verdict"]["explanation"] == explanation
-    html = report.to_html()
+    html = render_html([report])
     assert headline in html and explanation in html
     console = Console(file=io.StringIO(), width=120, record=True)
     print_summary([report], console)
@@ -141,4 +142,4 @@ def test_every_front_end_words_a_label_alike(label):
 def test_a_file_that_was_not_analysed_has_one_wording():
     headline = describe(None)[0]
     assert verdict_words(None)["headline"] == headline
-    assert headline in Report(media=MediaInfo(path="x.jpg")).to_html()
+    assert headline in render_html([Report(media=MediaInfo(path="x.jpg"))])

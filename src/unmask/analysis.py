@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from . import __version__
+from ._version import __version__
 from .calibration import calibrate_evidence, resolve
 from .detectors import Detector, Evidence, Registry
 from .errors import NotApplicable, UnmaskError

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
@@ -18,7 +19,7 @@ import numpy as np
 from jinja2 import Environment, PackageLoader, select_autoescape
 from PIL import Image
 
-from .. import __version__
+from .._version import __version__
 from ..detectors.wording import NONE_AT
 from .artifacts import resize_map
 from .model import EvidenceEntry, Report
@@ -197,5 +198,9 @@ def render_html(reports: Sequence[Report], title: str = "unmask report") -> str:
     return buf.getvalue()
 
 
-def write_html(reports: Sequence[Report], path: str | Path, title: str = "unmask report") -> None:
-    Path(path).write_text(render_html(reports, title), encoding="utf-8")
+def write_html(reports: Sequence[Report], path: str | os.PathLike, title: str = "unmask report") -> str:
+    """Write the page for a few reports to `path` and return it (the renderer lives here, not on `Report`,
+    so the data model never imports its views)."""
+    page = render_html(reports, title)
+    Path(path).write_text(page, encoding="utf-8")
+    return page

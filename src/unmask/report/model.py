@@ -6,8 +6,6 @@ Field names and meanings only change with `SCHEMA_VERSION`; new optional fields 
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -208,15 +206,6 @@ class Report(_Model):
 
     def to_dict(self) -> dict[str, Any]:
         return json.loads(self.model_dump_json())
-
-    def to_html(self, path: str | os.PathLike | None = None) -> str:
-        """The self-contained HTML page for this report; also written to `path` when given."""
-        from .html import render_html
-
-        page = render_html([self])
-        if path is not None:
-            Path(path).write_text(page, encoding="utf-8")
-        return page
 
     def top_reason(self) -> str:
         """The first reason, or for a file that was not analysed, why not."""
