@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from . import Op, Param, register
+from .spec import Op, Param, register
 
 MP3_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)
 OPUS_RATES = (8000, 12000, 16000, 24000, 48000)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import Chain, Op, Param, Perturbation, register
+from .spec import Chain, Op, Param, Perturbation, register
 
 
 @dataclass(frozen=True)
@@ -49,12 +49,12 @@ PLATFORMS: dict[str, Platform] = {p.name: p for p in (
 PLATFORMS["x"] = PLATFORMS["twitter"]
 
 
-def expand(name: str) -> Chain:
-    """The steps of `chain:<name>`."""
+def expand(platform: str) -> Chain:
+    """The steps of `chain:<platform>`."""
     try:
-        return PLATFORMS[name].steps()
+        return PLATFORMS[platform].steps()
     except KeyError:
-        raise ValueError(f"unknown platform {name!r}; known: {', '.join(sorted(PLATFORMS))}") from None
+        raise ValueError(f"unknown platform {platform!r}; known: {', '.join(sorted(PLATFORMS))}") from None
 
 
 def _never(data: bytes, rng: np.random.Generator, platform: str) -> bytes:
@@ -62,4 +62,5 @@ def _never(data: bytes, rng: np.random.Generator, platform: str) -> bytes:
 
 
 register(Op("chain", (Param("platform", str, choices=tuple(sorted(PLATFORMS))),), {"image": _never},
-            "A social network's photo pipeline: fit to its long side, JPEG at its quality, strip metadata."))
+            "A social network's photo pipeline: fit to its long side, JPEG at its quality, strip metadata.",
+            expand=expand))

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, JpegImagePlugin
 
-from . import Op, Param, register
+from .spec import Op, Param, register, target_size
 
 FILTERS = ("nearest", "box", "bilinear", "bicubic", "lanczos")
 SUBSAMPLING = {"4:4:4": 0, "4:2:2": 1, "4:2:0": 2}
@@ -81,12 +81,6 @@ def encode_like(pixels: np.ndarray, src: Decoded) -> bytes:
 
 def _filter(name: str) -> Image.Resampling:
     return getattr(Image.Resampling, name.upper())
-
-
-def target_size(w: int, h: int, factor: float | None, long: int | None) -> tuple[int, int]:
-    """New (w, h): scale by `factor`, or so that the longer side is `long`; the other side is rounded."""
-    s = factor if factor is not None else long / max(w, h)
-    return max(1, round(w * s)), max(1, round(h * s))
 
 
 def resample(pixels: np.ndarray, size: tuple[int, int], filt: str) -> np.ndarray:

@@ -18,8 +18,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from . import Op, Param, register
-from .image import target_size
+from .spec import Op, Param, register, target_size
 
 PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
 RESIZE_CRF = 18
