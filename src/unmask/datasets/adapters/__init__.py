@@ -10,43 +10,12 @@ with `@adapter(...)`: `shared` (the project's ../shared/data folders and any pat
 from __future__ import annotations
 
 import difflib
-import inspect
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from ..manifest import Manifest, ManifestError
+from .registry import ADAPTERS, Adapter, AdapterFn, adapter
 
-AdapterFn = Callable[..., Manifest]
-
-
-@dataclass(frozen=True)
-class Adapter:
-    """A registered layout: its name, modality, one-line summary and where the convention comes from."""
-
-    name: str
-    fn: AdapterFn
-    modality: str
-    summary: str
-    source: str
-
-    def options(self) -> list[str]:
-        """Keyword options the adapter takes (besides the root)."""
-        params = list(inspect.signature(self.fn).parameters.values())[1:]
-        return [p.name for p in params if p.kind == p.KEYWORD_ONLY]
-
-
-ADAPTERS: dict[str, Adapter] = {}
-
-
-def adapter(name: str, modality: str, summary: str, source: str) -> Callable[[AdapterFn], AdapterFn]:
-    """Register `fn` under `name` (lower case)."""
-
-    def register(fn: AdapterFn) -> AdapterFn:
-        ADAPTERS[name.lower()] = Adapter(name.lower(), fn, modality, summary, source)
-        return fn
-
-    return register
+__all__ = ["ADAPTERS", "Adapter", "AdapterFn", "adapter", "available", "convert", "get"]
 
 
 def get(name: str) -> Adapter:

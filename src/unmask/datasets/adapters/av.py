@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from ..manifest import Item, Manifest, ManifestError
-from . import adapter
 from ._util import read_json, rel, split_name
+from .registry import adapter
 
 _ATTACK = re.compile(r"^A\d{2}$")
 _PROTOCOL_SPLIT = re.compile(r"\.cm\.(train|dev|eval)\b", re.IGNORECASE)

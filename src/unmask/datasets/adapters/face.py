@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 from ..manifest import Item, Manifest, ManifestError
-from . import adapter
 from ._util import (
     IMAGE_EXTS,
     VIDEO_EXTS,
@@ -22,6 +21,7 @@ from ._util import (
     split_name,
     video_group,
 )
+from .registry import adapter
 
 
 def _ff_splits(root: Path) -> dict[str, str]:

@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..manifest import Item, Manifest, ManifestError
-from . import adapter
 from ._util import IMAGE_EXTS, files, options_list, rel, split_name
+from .registry import adapter
 
 MASK_DIR_NAMES = {"mask", "masks", "gt", "groundtruth", "ground_truth", "ground-truth", "edgemask"}
 # The 20 LSUN object categories CNNDetection (Wang et al. 2020) trained ProGAN on and tests per category.

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from ..manifest import Item, Manifest, ManifestError, item_from_row
-from . import adapter
 from ._util import options_list, read_csv, read_json, require
+from .registry import adapter
 
 
 def _table_rows(file: Path) -> list[dict[str, Any]]:

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from ..manifest import Item, Manifest, ManifestError
-from . import adapter
 from ._util import options_list, read_csv, read_json, rel, split_name
+from .registry import adapter
 
 LIAR_COLUMNS = (
     "id",
