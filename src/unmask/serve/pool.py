@@ -1,7 +1,8 @@
 """The worker pool: N slot threads, each owning one analysis process, each claiming jobs from the store.
 
 The request handlers never analyse anything: they insert a `queued` row and call `notify()`; a free slot
-claims the row, hands it to its process and publishes the result (see `Service.process`).
+claims the row, hands it to its process and publishes the result. The pool is given those two steps as
+functions (`Service` passes its store's `claim` and its own `process`), so it knows nothing of the service.
 """
 
 from __future__ import annotations
@@ -9,28 +10,33 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import Any
 
+from ..limits import Limits
 from .worker import WorkerProcess
 
-if TYPE_CHECKING:
-    from .service import Service
+Job = dict[str, Any]
 
 log = logging.getLogger("unmask.serve")
 
 
 class WorkerPool:
-    """Slot threads that run until `stop()`; a slot whose process dies restarts it for the next job."""
+    """Slot threads that run until `stop()`; a slot whose process dies restarts it for the next job.
 
-    def __init__(self, service: Service, size: int) -> None:
-        self.service, self.size = service, size
+    `claim()` takes the next queued job (None when there is none); `process(job, worker, stopping)` runs it
+    to an end state on a worker and never raises.
+    """
+
+    def __init__(self, size: int, profile: str, limits: Limits, claim: Callable[[], Job | None],
+                 process: Callable[[Job, WorkerProcess, threading.Event], None]) -> None:
+        self.size, self._take, self._process = size, claim, process
         self._stopping = threading.Event()
         self._wake = threading.Condition()
         self._generation = 0
         self._threads: list[threading.Thread] = []
         threads = max(1, (os.cpu_count() or 1) // size)  # torch threads per worker: the cores, shared out
-        self.workers = [WorkerProcess(service.settings.profile, service.settings.limits, threads)
-                        for _ in range(size)]
+        self.workers = [WorkerProcess(profile, limits, threads) for _ in range(size)]
 
     def start(self) -> None:
         for i, worker in enumerate(self.workers):
@@ -67,13 +73,13 @@ class WorkerPool:
                         if self._generation == seen and not self._stopping.is_set():
                             self._wake.wait(2.0)
                     continue
-                self.service.process(job, worker, self._stopping)
+                self._process(job, worker, self._stopping)
         finally:
             worker.stop()
 
-    def _claim(self) -> dict | None:
+    def _claim(self) -> Job | None:
         try:
-            return self.service.store.claim()
+            return self._take()
         except Exception:  # the database is briefly unavailable: try again shortly
             log.exception("claiming a job failed")
             self._stopping.wait(1.0)

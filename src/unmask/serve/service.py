@@ -80,7 +80,8 @@ class Service:
         requeued = self.store.requeue_running()
         if requeued:
             log.warning("re-queued %d job(s) left running by a previous server", requeued)
-        self.pool = WorkerPool(self, self.settings.workers)
+        self.pool = WorkerPool(self.settings.workers, self.settings.profile, self.settings.limits,
+                               self.store.claim, self.process)
         self.pool.start()
 
     def stop(self) -> None:
