@@ -124,7 +124,7 @@ def test_synth_source_is_deterministic_with_exact_masks(photo_manifest: Path) ->
 
 
 def test_maps_source_adds_detector_maps_once_and_caches_them(photo_manifest: Path, tmp_path: Path) -> None:
-    from unmask.learned.maps import MapMaker
+    from unmask.detectors.maps import MapMaker
 
     spec = {"source": "maps", "detectors": ["ela", "jpeg_double_quant"], "cache": str(tmp_path / "cache"),
             "of": {"source": "synth", "photos": {"manifest": str(photo_manifest)}, "n": 3, "size": 64}}

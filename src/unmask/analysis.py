@@ -17,6 +17,7 @@ import numpy as np
 from ._version import __version__
 from .calibration import calibrate_evidence, resolve
 from .detectors import Detector, Evidence, Registry
+from .detectors.base import evidence_key
 from .errors import NotApplicable, UnmaskError
 from .limits import DEFAULT_LIMITS, Limits
 from .media import ImageMedia, Media, PostMedia, load
@@ -120,7 +121,7 @@ class Analyzer:
 
     def _evidence(self, cls: type[Detector], media: Media) -> Evidence:
         """Run one detector; with default settings its evidence is shared through the media's cache under
-        `evidence_key`, so a detector that reads another's map (unmask.learned.maps) does not run it twice."""
+        `evidence_key`, so a detector that reads another's map (unmask.detectors.maps) does not run it twice."""
         detector = self._instance(cls)
         if self.options.get(cls.name):
             return detector.analyze(media)
@@ -151,11 +152,6 @@ class Analyzer:
                 _add_evidence(report, cls, evidence, part, time.perf_counter() - t)
             except Exception as exc:  # malformed evidence (e.g. a bad segment) is that detector's failure
                 report.errors.append(_detector_failed(cls, exc, "returned evidence that could not be reported"))
-
-
-def evidence_key(cls: type[Detector]) -> str:
-    """The media-cache key of a default-settings detector's evidence (name and version)."""
-    return f"evidence:{cls.name}:{cls.version}"
 
 
 def _detector_failed(cls: type[Detector], exc: Exception, what: str = "failed") -> ErrorEntry:

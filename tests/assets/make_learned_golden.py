@@ -28,7 +28,7 @@ def golden_input() -> bytes:
 def model_input(net: object, data: bytes) -> np.ndarray:
     """What the model's detector feeds it: RGB, plus the training-free maps the model was trained with."""
     import unmask
-    from unmask.learned.maps import MapMaker
+    from unmask.detectors.maps import MapMaker
 
     media = unmask.load(data)
     names = getattr(net, "maps", [])

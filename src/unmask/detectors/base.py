@@ -61,3 +61,9 @@ class Detector(ABC):
 
     def analyze(self, media: Media) -> Evidence:
         return self.to_evidence(self.predict(media), media)
+
+
+def evidence_key(cls: type[Detector]) -> str:
+    """The media-cache key of a default-settings detector's evidence (name and version): the Analyzer and
+    the map channels of learned detectors (unmask.detectors.maps) share a detector's result through it."""
+    return f"evidence:{cls.name}:{cls.version}"

@@ -56,12 +56,12 @@ class LearnedDetector(Detector):
 
     def inputs(self, media: Any) -> np.ndarray:
         """The network's input for an image: RGB, plus the training-free maps it was trained with (if any),
-        computed by those detectors from the file as in training (unmask.learned.maps)."""
+        computed by those detectors from the file as in training (unmask.detectors.maps)."""
         names = getattr(self.net(), "maps", [])
         if not names:
             return media.rgb
         if self._maps is None:
-            from ..learned.maps import MapMaker
+            from .maps import MapMaker
 
             self._maps = MapMaker(names)
         return np.concatenate([media.rgb, self._maps(media)], axis=2)

@@ -4,7 +4,7 @@ In the spirit of ManTra-Net (Wu et al., CVPR 2019: a feature extractor built on 
 convolutions), MVSS-Net (Chen et al., ICCV 2021: a noise view beside the RGB view) and MMFusion (Triaridis &
 Mezaris 2024: several forensic views fused). The stem concatenates normalised RGB, nine SRM residuals, three
 Bayar residuals and, when `maps` names any, the heatmaps of those training-free detectors (input channels
-after RGB, see unmask.learned.maps); a
+after RGB, see unmask.detectors.maps); a
 four-level U-Net predicts the mask at half resolution (then upsampled); the image logit comes from the bottleneck (mean and max pooled) and from
 the mask's top-1% logits, so a small confident region can flag an image.
 """

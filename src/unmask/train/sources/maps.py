@@ -1,4 +1,4 @@
-"""Any source's samples with forensic maps added as channels (unmask.learned.maps), cached on disk.
+"""Any source's samples with forensic maps added as channels (unmask.detectors.maps), cached on disk.
 
 Config keys: `of:` the inner source spec (it must yield the encoded file, `Sample.data`: manifest and synth
 do), `detectors:` the map names in channel order, `cache:` a folder for the computed samples (default: `maps-cache`
@@ -56,7 +56,7 @@ def build(spec: dict[str, Any], ctx: Context) -> MapsSource:
     inner_spec, names = spec.get("of"), spec.get("detectors")
     if not isinstance(inner_spec, dict) or not names:
         raise ValueError("a maps source needs 'of:' (a source spec) and 'detectors:' (map names)")
-    from ...learned.maps import MapMaker
+    from ...detectors.maps import MapMaker
 
     maker = MapMaker(list(names))
     tag = hashlib.sha256(json.dumps([inner_spec, maker.versions, ctx.seed], sort_keys=True,

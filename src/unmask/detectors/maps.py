@@ -3,7 +3,9 @@
 MMFusion (Triaridis & Mezaris 2024) shows that a localiser gains from several forensic "views" of the image
 beside RGB. Here the views are the heatmaps of unmask's own training-free detectors (e.g. ELA, JPEG ghosts,
 double quantisation, wavelet noise), computed from the encoded file exactly as `unmask scan` computes them,
-so a network trained on them sees at inference the same maps it learned from.
+so a network trained on them sees at inference the same maps it learned from. It runs detectors, so it
+lives with them (the networks in `unmask.learned` never import a detector); the learned detectors
+(unmask.detectors.network) and training (unmask.train.sources.maps) both use it.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import numpy as np
 
 from ..errors import NotApplicable, UnmaskError
 from ..media import ImageMedia
+from .base import evidence_key
+from .registry import Registry
 
 
 class MapMaker:
@@ -23,8 +27,6 @@ class MapMaker:
     Analyzer already computed for this media (or will reuse) is shared through the media cache."""
 
     def __init__(self, names: Sequence[str]) -> None:
-        from ..detectors import Registry
-
         registry = Registry.default()
         self.names = list(names)
         self._detectors: list[Any] = [registry.get(n)() for n in self.names]
@@ -36,8 +38,6 @@ class MapMaker:
 
     def __call__(self, media: ImageMedia) -> np.ndarray:
         out = np.zeros((media.height, media.width, len(self._detectors)), np.uint8)
-        from ..analysis import evidence_key
-
         for k, det in enumerate(self._detectors):
             try:
                 heat = media.shared(evidence_key(type(det)), lambda det=det: det.analyze(media)).heatmap
