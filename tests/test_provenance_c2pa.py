@@ -17,7 +17,7 @@ pytest.importorskip("cryptography")
 import unmask
 from assets import provenance_fixtures as F
 from unmask.analysis import Analyzer
-from unmask.detectors.image.c2pa_manifest import ENV_TRUST, C2paManifest
+from unmask.detectors.image.c2pa import ENV_TRUST, C2paManifest
 from unmask.provenance.c2pa_store import TrustConfigError
 
 

@@ -13,7 +13,7 @@ from skimage import data
 import unmask
 from assets import provenance_fixtures as F
 from unmask.analysis import Analyzer
-from unmask.detectors.image.metadata_reader import MetadataReader
+from unmask.detectors.image.metadata import MetadataReader
 from unmask.provenance import generators, software, xmp
 
 A1111 = (

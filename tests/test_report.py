@@ -18,7 +18,7 @@ from skimage import data
 from unmask.analysis import Analyzer, jsonable
 from unmask.cli import schema_text
 from unmask.detectors import Detector, Evidence, Fact, Registry, Segment
-from unmask.detectors.image.metadata_reader import MetadataReader
+from unmask.detectors.image.metadata import MetadataReader
 from unmask.errors import NotApplicable
 from unmask.report import Report, json_schema
 from unmask.report.artifacts import read_heatmap, write_artifacts

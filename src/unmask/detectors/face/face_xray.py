@@ -18,7 +18,7 @@ from ...errors import NotApplicable
 from ...faces.timeline import track_result
 from .. import wording
 from ..evidence import Box, Evidence, FaceTrack
-from ..learned import LearnedDetector
+from ..network import LearnedDetector
 from ._sampling import FaceSampling
 
 BATCH = 32

@@ -16,7 +16,7 @@ from ...errors import NotApplicable
 from ...media import ImageMedia
 from .. import wording
 from ..evidence import Evidence
-from ..learned import LearnedDetector
+from ..network import LearnedDetector
 
 MIN_SIDE = 32
 

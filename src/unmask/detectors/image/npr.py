@@ -9,7 +9,7 @@ scores on real AI images. It runs at the image's own resolution: resizing would 
 
 from __future__ import annotations
 
-from ..learned import AIImageDetector
+from ..network import AIImageDetector
 
 
 class NPRDetector(AIImageDetector):

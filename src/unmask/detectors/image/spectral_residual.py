@@ -10,7 +10,7 @@ photos, never on AI images; docs/benchmarks/ai_images.md has its scores on real 
 
 from __future__ import annotations
 
-from ..learned import AIImageDetector
+from ..network import AIImageDetector
 
 
 class SpectralResidualDetector(AIImageDetector):

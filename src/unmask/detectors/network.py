@@ -1,9 +1,12 @@
-"""Base class for detectors that run a shipped network (unmask.learned): lazy loading, one place for it.
+"""Base classes for detectors that run a shipped network: lazy loading, one place for it.
+
+The networks themselves (definitions, weights, model cards) are the package `unmask.learned`; this module is
+the detector side of them, named for what such a detector runs so the two are not confused.
 
 The network is loaded on first use and kept on the detector instance (one per Analyzer, so no global
 state); its model card travels into the evidence details so a report names the exact weights used. The
 detector's version carries a hash of the shipped weights ("1+3fa2c9d1"), so benchmark caches, calibrations
-and the stacking fusion notice a retrained model instead of mixing its scores with the old one's.
+and the verdict models notice a retrained model instead of mixing its scores with the old one's.
 """
 
 from __future__ import annotations
