@@ -17,13 +17,13 @@ from skimage import data
 
 from unmask.analysis import Analyzer, jsonable
 from unmask.cli import schema_text
-from unmask.detectors import Detector, Evidence, Fact, Registry, Segment
+from unmask.detectors import Detector, Evidence, ProvenanceFact, Registry, SegmentModel
 from unmask.detectors.image.metadata import MetadataReader
 from unmask.errors import NotApplicable
 from unmask.report import Report, json_schema
 from unmask.report.artifacts import read_heatmap, write_artifacts
 from unmask.report.html import render_html, write_html
-from unmask.report.model import EvidenceEntry, ProvenanceFact
+from unmask.report.model import EvidenceEntry
 from unmask.report.terminal import print_summary
 from unmask.report.words import NO_OPINION_REASON as NO_OPINION
 from unmask.verdict import fuse
@@ -60,7 +60,8 @@ class NumpyDetails(Detector):
     def to_evidence(self, native, media):
         return Evidence(
             score=np.float32(0.8), summary="A numpy-typed finding.", heatmap=native, mask=native > 0.5,
-            segments=[Segment(np.float32(0.5), np.float64(1.25), np.float32(0.9), "x")],
+            segments=[SegmentModel(start_s=np.float32(0.5), end_s=np.float64(1.25), score=np.float32(0.9),
+                                   label="x")],
             attribution={"ai-generated": np.float32(0.1)},
             details={"f32": np.float32(0.3), "i64": np.int64(7), "nan": float("nan"), "arr": np.arange(3),
                      "nested": {"b": np.bool_(True), 1: (np.float16(0.5), None)}},
@@ -100,7 +101,7 @@ class FactReader(Detector):
 
     def to_evidence(self, native, media):
         return Evidence(score=None, summary=f"The file says: {native}",
-                        facts=[Fact("png-text", f"software: {native}", native)])
+                        facts=[ProvenanceFact(source="png-text", claim=f"software: {native}", detail=native)])
 
 
 def _registry(*classes) -> Registry:

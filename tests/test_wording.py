@@ -27,7 +27,7 @@ from PIL import Image
 
 import unmask
 from unmask.detectors import wording
-from unmask.detectors.evidence import Evidence, FaceTrack, Segment
+from unmask.detectors.evidence import Evidence, SegmentModel, TrackModel
 from unmask.detectors.registry import Registry
 from unmask.errors import NotApplicable
 
@@ -330,8 +330,8 @@ def test_random_images_keep_the_wording_in_band(said, seed: int, kind: str, qual
 def test_face_temporal_low_mean_with_segments_does_not_say_unlike_a_real_face() -> None:
     from unmask.detectors.face.face_temporal import summary
 
-    track = FaceTrack(id=0, score=0.22, times=[0.0, 0.5, 1.0, 1.5], frame_scores=[0.1, 0.1, 0.6, 0.08],
-                      segments=[Segment(0.75, 1.25, 0.6)])
+    track = TrackModel(id=0, score=0.22, times=[0.0, 0.5, 1.0, 1.5], frame_scores=[0.1, 0.1, 0.6, 0.08],
+                       segments=[SegmentModel(start_s=0.75, end_s=1.25, score=0.6)])
     text = summary([track])
     assert "unlike a real face" not in text and "no clear sign" in text
     assert "1 short stretch" in text and "0.22" in text
@@ -352,8 +352,8 @@ def test_face_xray_under_the_clear_cut_off_does_not_look_forged() -> None:
     det = FaceXRayDetector()
     photo = det.to_evidence(PhotoOutput([FaceScore(0.57, (0, 0, 10, 10), ())], np.zeros((20, 20), np.float32)), None)
     assert "looks forged" not in photo.summary and "weak or unclear" in photo.summary
-    track = FaceTrack(id=0, score=0.57, times=[0.0, 1.0], frame_scores=[0.3, 0.84], boxes=[(0, 0, 9, 9)] * 2,
-                      segments=[Segment(0.5, 1.5, 0.84)])
+    track = TrackModel(id=0, score=0.57, times=[0.0, 1.0], frame_scores=[0.3, 0.84], boxes=[(0, 0, 9, 9)] * 2,
+                       segments=[SegmentModel(start_s=0.5, end_s=1.5, score=0.84)])
     video = det.to_evidence(VideoOutput([track], 2, 2.0), None)
     assert "looks forged" not in video.summary and "weak or unclear" in video.summary
     assert photo.details["band"] == video.details["band"] == "unclear"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import math
 import os
 import stat
 import time
@@ -13,26 +12,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from pydantic import BaseModel
 
 from ._version import __version__
 from .calibration import calibrate_evidence, resolve
 from .detectors import Detector, Evidence, Registry
 from .detectors.base import evidence_key
+from .detectors.evidence import ProvenanceFact, plain
 from .errors import NotApplicable, UnmaskError
 from .limits import DEFAULT_LIMITS, Limits
 from .media import ImageMedia, Media, PostMedia, load
-from .report.model import (
-    ArtifactRef,
-    BoxModel,
-    ErrorEntry,
-    EvidenceEntry,
-    MediaInfo,
-    ProvenanceFact,
-    Report,
-    SegmentModel,
-    TokenModel,
-    TrackModel,
-)
+from .report.model import ArtifactRef, ErrorEntry, EvidenceEntry, MediaInfo, Report
 from .verdict import VerdictModel, fuse
 from .verdict import resolve as resolve_verdict_models
 
@@ -181,7 +171,7 @@ def jsonable(value: Any, _depth: int = 0) -> Any:
     if isinstance(value, int | np.integer):
         return int(value)
     if isinstance(value, float | np.floating):
-        return _finite(value)
+        return plain(value)
     if isinstance(value, np.ndarray):
         if value.size > MAX_DETAIL_ELEMENTS:
             return {"omitted_array": {"shape": list(value.shape), "dtype": str(value.dtype)}}
@@ -194,31 +184,23 @@ def jsonable(value: Any, _depth: int = 0) -> Any:
         return value.decode("utf-8", "replace")
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return jsonable(vars(value), _depth + 1)
+    if isinstance(value, BaseModel):
+        return jsonable(value.model_dump(), _depth + 1)
     return str(value)
 
 
-def _finite(value: float | np.floating) -> float | None:
-    """Python float; float16/32 go through their shortest repr so 0.3f reads 0.3, not 0.30000001192."""
-    f = float(str(value)) if isinstance(value, np.float16 | np.float32) else float(value)
-    return f if math.isfinite(f) else None
-
-
-def _clean(obj: object) -> dict[str, Any]:
-    return jsonable(vars(obj))
-
-
 def _add_evidence(report: Report, cls: type[Detector], ev: Evidence, part: str | None, runtime: float) -> None:
+    """The detector's evidence as a report entry: its parts (segments, tokens, boxes, tracks) are already the
+    report's models and go in as they are; its facts gain the detector's name and the part they are about."""
     prefix = f"{part}." if part else ""
     attribution = {str(k): v for k, v in jsonable(ev.attribution).items() if v is not None}
     entry = EvidenceEntry(
         detector=cls.name, version=cls.version, part=part, score=ev.score, calibrated=bool(ev.calibrated),
         summary=str(ev.summary), attribution=attribution, details=jsonable(ev.details), runtime_s=runtime,
-        segments=[SegmentModel(**_clean(s)) for s in ev.segments],
-        tokens=[TokenModel(**_clean(t)) for t in ev.tokens],
-        boxes=[BoxModel(**_clean(b)) for b in ev.boxes],
-        tracks=[TrackModel(**_clean(t)) for t in ev.tracks],
+        segments=ev.segments, tokens=ev.tokens, boxes=ev.boxes, tracks=ev.tracks,
     )
-    facts = [ProvenanceFact(**_clean(f), detector=cls.name, part=part) for f in ev.facts]
+    facts = [ProvenanceFact.model_validate(f).model_copy(update={"detector": cls.name, "part": part})
+             for f in ev.facts]
     maps = {}
     for kind, arr in (("heatmap", ev.heatmap), ("mask", ev.mask)):
         if arr is None:

@@ -1,7 +1,8 @@
 """Detectors: the contract (`Detector`, `Evidence`) and the registry."""
 
 from .base import PROFILES, Detector
-from .evidence import Box, Evidence, FaceTrack, Fact, Segment, Token
+from .evidence import BoxModel, Evidence, ProvenanceFact, SegmentModel, TokenModel, TrackModel
 from .registry import Registry
 
-__all__ = ["PROFILES", "Box", "Detector", "Evidence", "FaceTrack", "Fact", "Registry", "Segment", "Token"]
+__all__ = ["PROFILES", "BoxModel", "Detector", "Evidence", "ProvenanceFact", "Registry", "SegmentModel",
+           "TokenModel", "TrackModel"]

@@ -1,37 +1,78 @@
-"""What one detector found, in one schema for every modality (the uniform side of the native/uniform split)."""
+"""What one detector found, in one schema for every modality (the uniform side of the native/uniform split).
+
+`Evidence` holds a detector's result with its maps as arrays. The parts a finding can carry (segments, text
+spans, boxes, face tracks, provenance facts) are defined once, here, as the pydantic models the report's JSON
+is made of (unmask.report.model imports them; their names are those of docs/report.schema.json): a
+detector's segment is the report's segment, with no copy in between. A provenance fact's `detector` and `part`
+are filled in by the Analyzer.
+"""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
-@dataclass
-class Segment:
-    """A suspicious time span of audio or video, in seconds."""
+def plain(value: Any) -> Any:
+    """A Python value for a numpy one: numpy numbers become Python numbers (float16/32 through their shortest
+    repr, so 0.3f reads 0.3, not 0.30000001192), arrays and tuples are converted item by item, and a
+    non-finite float becomes None (the report's JSON has no NaN, so a required number then fails)."""
+    if isinstance(value, np.ndarray):
+        return [plain(v) for v in value.tolist()]
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(plain(v) for v in value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        f = float(str(value)) if isinstance(value, np.float16 | np.float32) else float(value)
+        return f if math.isfinite(f) else None
+    return value
 
+
+class SchemaModel(BaseModel):
+    """Every field is always written, so the exported schema lists them all as required."""
+
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
+
+class _Part(SchemaModel):
+    """A part of a finding: numpy numbers are accepted as the Python numbers they stand for (see `plain`)."""
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _plain(cls, value: Any) -> Any:
+        return plain(value)
+
+
+# SegmentModel, TokenModel and BoxModel carry comments, not docstrings: pydantic would put a docstring into
+# docs/report.schema.json as a description, and the schema is a contract.
+
+# A suspicious time span of audio or video, in seconds.
+class SegmentModel(_Part):
     start_s: float
     end_s: float
     score: float
     label: str = ""
 
 
-@dataclass
-class Token:
-    """A suspicious span of text, as character offsets into the document."""
-
-    start: int
+# A suspicious span of text, as character offsets into the document.
+class TokenModel(_Part):
+    start: int = Field(description="Character offset of the span's start in the text.")
     end: int
     text: str
     score: float
 
 
-@dataclass
-class Box:
-    """A region in pixel coordinates (x0, y0, x1, y1), optionally at a time in a video."""
-
+# A region in pixel coordinates (x0, y0, x1, y1), optionally at a time in a video.
+class BoxModel(_Part):
     x0: float
     y0: float
     x1: float
@@ -41,29 +82,28 @@ class Box:
     time_s: float | None = None
 
 
-@dataclass
-class FaceTrack:
-    """One face followed through a video: P(fake) at each sampled time, the track's score (the mean of those
-    probabilities, DeepfakeBench's video-level convention), the time segments where the face looks forged,
-    its box at each time, quality flags, and a small JPEG thumbnail as a data URI."""
+class TrackModel(_Part):
+    """One face followed through a video (schema 1.1)."""
 
-    id: int
-    score: float
-    times: list[float]
-    frame_scores: list[float]
-    boxes: list[tuple[float, float, float, float]] = field(default_factory=list)
-    segments: list[Segment] = field(default_factory=list)
-    flags: list[str] = field(default_factory=list)
-    thumbnail: str = ""
+    id: int = Field(description="Track id, in order of first appearance.")
+    score: float = Field(ge=0.0, le=1.0, description="Mean of the frame probabilities (DeepfakeBench video level).")
+    times: list[float] = Field(description="Sampled times (s) where the face was seen.")
+    frame_scores: list[float] = Field(description="P(forged face) at each of `times`.")
+    boxes: list[tuple[float, float, float, float]] = Field(default_factory=list,
+                                                           description="Face box (x0, y0, x1, y1) at each time.")
+    segments: list[SegmentModel] = Field(default_factory=list, description="Spans where the face looks forged.")
+    flags: list[str] = Field(default_factory=list, description="Quality flags seen on the track (too_small, ...).")
+    thumbnail: str = Field("", description="A small JPEG of the face as a data: URI.")
 
 
-@dataclass
-class Fact:
-    """A provenance statement read from the file (metadata, manifest, watermark), not a statistical guess."""
+class ProvenanceFact(_Part):
+    """A statement the file makes about itself (metadata, manifest, watermark): stated, not guessed."""
 
-    source: str
+    source: str = Field(description="Where it was read: exif, xmp, png-text, c2pa, watermark, ...")
     claim: str
     detail: str = ""
+    detector: str | None = None
+    part: str | None = Field(None, description="Which part of a composite media the fact is about.")
 
 
 @dataclass
@@ -79,12 +119,12 @@ class Evidence:
     calibrated: bool = False
     heatmap: np.ndarray | None = None
     mask: np.ndarray | None = None
-    segments: list[Segment] = field(default_factory=list)
-    tokens: list[Token] = field(default_factory=list)
-    boxes: list[Box] = field(default_factory=list)
-    tracks: list[FaceTrack] = field(default_factory=list)
+    segments: list[SegmentModel] = field(default_factory=list)
+    tokens: list[TokenModel] = field(default_factory=list)
+    boxes: list[BoxModel] = field(default_factory=list)
+    tracks: list[TrackModel] = field(default_factory=list)
     attribution: dict[str, float] = field(default_factory=dict)
-    facts: list[Fact] = field(default_factory=list)
+    facts: list[ProvenanceFact] = field(default_factory=list)
     details: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

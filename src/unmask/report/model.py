@@ -1,6 +1,8 @@
 """The report: a versioned Pydantic model whose JSON field names are a contract (see docs/report.schema.json).
 
-Field names and meanings only change with `SCHEMA_VERSION`; new optional fields may be added.
+Field names and meanings only change with `SCHEMA_VERSION`; new optional fields may be added. The parts of a
+finding (SegmentModel, TokenModel, BoxModel, TrackModel, ProvenanceFact) and the base `SchemaModel` are
+defined once, with the evidence detectors return (unmask.detectors.evidence), and used here as they are.
 """
 
 from __future__ import annotations
@@ -9,21 +11,16 @@ import json
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import ConfigDict, Field, PrivateAttr, model_validator
 
+from ..detectors.evidence import BoxModel, ProvenanceFact, SchemaModel, SegmentModel, TokenModel, TrackModel
 from .words import describe
 
 SCHEMA_VERSION = "1.2"
 Label = Literal["authentic", "inconclusive", "manipulated", "ai-generated", "no-opinion"]
 
 
-class _Model(BaseModel):
-    """Every field is always written, so the exported schema lists them all as required."""
-
-    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
-
-
-class MediaInfo(_Model):
+class MediaInfo(SchemaModel):
     """What was analysed. Images add width/height; audio and video add duration_s; others may add more."""
 
     model_config = ConfigDict(extra="allow", json_schema_serialization_defaults_required=True)
@@ -37,7 +34,7 @@ class MediaInfo(_Model):
     duration_s: float | None = None
 
 
-class OperatingPoint(_Model):
+class OperatingPoint(SchemaModel):
     """Where the verdict's probability becomes a label (schema 1.2)."""
 
     manipulated: float = Field(ge=0.0, le=1.0, description="At or above: manipulated (or ai-generated).")
@@ -45,7 +42,7 @@ class OperatingPoint(_Model):
     chosen: str = Field("", description="How the two were chosen, e.g. the false-alarm rate on development data.")
 
 
-class Verdict(_Model):
+class Verdict(SchemaModel):
     """The fused verdict. `headline` and `explanation` are filled from the label by `report.words.describe`,
     so every front end words a label the same way."""
 
@@ -70,7 +67,7 @@ class Verdict(_Model):
         return self
 
 
-class ArtifactRef(_Model):
+class ArtifactRef(SchemaModel):
     """A heatmap or mask at the input's size. `path` is set when artifacts were written to disk."""
 
     name: str
@@ -80,55 +77,7 @@ class ArtifactRef(_Model):
     path: str | None = Field(None, description="PNG file: heatmaps 16-bit gray (0..65535 = 0..1), masks 0/255.")
 
 
-class SegmentModel(_Model):
-    start_s: float
-    end_s: float
-    score: float
-    label: str = ""
-
-
-class TokenModel(_Model):
-    start: int = Field(description="Character offset of the span's start in the text.")
-    end: int
-    text: str
-    score: float
-
-
-class BoxModel(_Model):
-    x0: float
-    y0: float
-    x1: float
-    y1: float
-    score: float
-    label: str = ""
-    time_s: float | None = None
-
-
-class TrackModel(_Model):
-    """One face followed through a video (schema 1.1)."""
-
-    id: int = Field(description="Track id, in order of first appearance.")
-    score: float = Field(ge=0.0, le=1.0, description="Mean of the frame probabilities (DeepfakeBench video level).")
-    times: list[float] = Field(description="Sampled times (s) where the face was seen.")
-    frame_scores: list[float] = Field(description="P(forged face) at each of `times`.")
-    boxes: list[tuple[float, float, float, float]] = Field(default_factory=list,
-                                                           description="Face box (x0, y0, x1, y1) at each time.")
-    segments: list[SegmentModel] = Field(default_factory=list, description="Spans where the face looks forged.")
-    flags: list[str] = Field(default_factory=list, description="Quality flags seen on the track (too_small, ...).")
-    thumbnail: str = Field("", description="A small JPEG of the face as a data: URI.")
-
-
-class ProvenanceFact(_Model):
-    """A statement the file makes about itself (metadata, manifest, watermark): stated, not guessed."""
-
-    source: str = Field(description="Where it was read: exif, xmp, png-text, c2pa, watermark, ...")
-    claim: str
-    detail: str = ""
-    detector: str | None = None
-    part: str | None = Field(None, description="Which part of a composite media the fact is about.")
-
-
-class EvidenceEntry(_Model):
+class EvidenceEntry(SchemaModel):
     """What one detector found."""
 
     detector: str
@@ -151,7 +100,7 @@ class EvidenceEntry(_Model):
     runtime_s: float = 0.0
 
 
-class ErrorEntry(_Model):
+class ErrorEntry(SchemaModel):
     """A problem. `fatal` errors mean the media was not analysed; others are warnings about one part."""
 
     code: str
@@ -160,7 +109,7 @@ class ErrorEntry(_Model):
     detector: str | None = None
 
 
-class Report(_Model):
+class Report(SchemaModel):
     """Everything unmask concluded about one input. Maps are kept in memory for rendering, not in JSON."""
 
     schema_version: str = SCHEMA_VERSION

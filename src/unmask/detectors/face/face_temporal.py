@@ -25,11 +25,11 @@ from typing import Any
 import numpy as np
 
 from ...errors import NotApplicable
-from ...faces.timeline import track_result
 from .. import wording
 from ..base import Detector
 from ..evidence import Evidence
 from ._sampling import FaceSampling
+from ._timeline import track_result
 
 SIGNALS = ("jitter", "drift", "flicker")
 # Scale floors of the robust z-scores (fixed before any evaluation): 1% of the face side for landmark jitter,
@@ -96,7 +96,7 @@ class FaceTemporalDetector(FaceSampling, Detector):
 
 
 def summary(tracks: list[Any]) -> str:
-    """The sentence for the least consistent track (FaceTrack), worded by its mean probability's band
+    """The sentence for the least consistent track (TrackModel), worded by its mean probability's band
     (unmask.detectors.wording); its segments (stretches scored at or above 0.5) are counted, not judged."""
     worst = max(tracks, key=lambda t: t.score)
     n = len(worst.segments)

@@ -15,11 +15,11 @@ from typing import Any
 import numpy as np
 
 from ...errors import NotApplicable
-from ...faces.timeline import track_result
 from .. import wording
-from ..evidence import Box, Evidence, FaceTrack
+from ..evidence import BoxModel, Evidence, TrackModel
 from ..network import LearnedDetector
 from ._sampling import FaceSampling
+from ._timeline import track_result
 
 BATCH = 32
 
@@ -41,7 +41,7 @@ class PhotoOutput:
 
 @dataclass
 class VideoOutput:
-    tracks: list[FaceTrack]
+    tracks: list[TrackModel]
     sampled: int
     duration_s: float
 
@@ -132,7 +132,7 @@ class FaceXRayDetector(FaceSampling, LearnedDetector):
 
         summary = wording.say(best.probability, clear=face(_VERDICTS["clear"]), unclear=face(_VERDICTS["unclear"]),
                               none=face(_VERDICTS["none"]))
-        boxes = [Box(*f.box, score=f.probability, label=f"face {i}") for i, f in enumerate(native.faces)]
+        boxes = [_box(f.box, score=f.probability, label=f"face {i}") for i, f in enumerate(native.faces)]
         faces = [{"index": i, "probability": f.probability, "flags": list(f.flags)} for i, f in enumerate(native.faces)]
         return Evidence(score=best.probability, summary=summary, heatmap=native.heatmap, boxes=boxes,
                         details={**details, "faces": faces, "band": wording.band(best.probability)})
@@ -141,6 +141,11 @@ class FaceXRayDetector(FaceSampling, LearnedDetector):
 # What the summary says of a face's (or track's mean) probability, per score band (unmask.detectors.wording).
 _VERDICTS = {"clear": "looks forged", "unclear": "shows weak or unclear signs of forgery",
              "none": "shows no clear sign of forgery"}
+
+
+def _box(corners: tuple[float, float, float, float], **fields: Any) -> BoxModel:
+    """A report box from a face's (x0, y0, x1, y1) corners."""
+    return BoxModel(**dict(zip(("x0", "y0", "x1", "y1"), corners, strict=True)), **fields)
 
 
 def _video_evidence(native: VideoOutput, details: dict[str, Any]) -> Evidence:
@@ -154,7 +159,7 @@ def _video_evidence(native: VideoOutput, details: dict[str, Any]) -> Evidence:
 
     summary = wording.say(worst.score, clear=track(_VERDICTS["clear"]), unclear=track(_VERDICTS["unclear"]),
                           none=track(_VERDICTS["none"]))
-    boxes = [Box(*b, score=s, label=f"track {t.id}", time_s=time)
+    boxes = [_box(b, score=s, label=f"track {t.id}", time_s=time)
              for t in native.tracks for b, s, time in zip(t.boxes, t.frame_scores, t.times, strict=True)]
     return Evidence(score=worst.score, summary=summary, segments=worst.segments, tracks=native.tracks, boxes=boxes,
                     details={**details, "sampled_frames": native.sampled, "most_suspicious_track": worst.id,

@@ -23,7 +23,7 @@ from typing import Any
 from ...media import ImageMedia
 from ...provenance import c2pa_store, iptc, xmp
 from ..base import Detector
-from ..evidence import Evidence, Fact
+from ..evidence import Evidence, ProvenanceFact
 
 ENV_TRUST = "UNMASK_C2PA_TRUST_ANCHORS"
 
@@ -71,47 +71,51 @@ class C2paManifest(Detector):
 
     def to_evidence(self, native: C2paOutcome, media: ImageMedia) -> Evidence:
         r = native.result
-        remote = [Fact("c2pa", "the file points to remote Content Credentials (not fetched: unmask works offline)",
-                       native.remote_url or "")] if native.remote_url else []
+        remote = [ProvenanceFact(source="c2pa", claim="the file points to remote Content Credentials (not fetched: "
+                                 "unmask works offline)", detail=native.remote_url or "")] if native.remote_url else []
         if r.status == "absent":
             return Evidence(score=None, facts=remote, details={"status": "absent", "decisive": False},
                             summary="No Content Credentials (C2PA) in this file; most files have none, so this proves nothing.")
         if r.status == "unreadable" or r.store is None:
-            fact = Fact("c2pa", "C2PA data present but unreadable", r.error or "")
+            fact = ProvenanceFact(source="c2pa", claim="C2PA data present but unreadable", detail=r.error or "")
             return Evidence(score=None, facts=[fact, *remote], details={"status": "unreadable", "error": r.error,
                                                                        "decisive": False},
                             summary="The file holds Content Credentials data that could not be read or validated.")
         return _judge(r.store, remote)
 
 
-def _state_fact(s: c2pa_store.C2paStore) -> Fact:
+def _state_fact(s: c2pa_store.C2paStore) -> ProvenanceFact:
     a = s.active
     who = f"signed by {a.signer or 'an unnamed signer'}" + (f" ({a.issuer})" if a and a.issuer else "") if a else ""
     detail = "; ".join(x for x in (who, f"claim generator {a.generator}" if a and a.generator else "",
                                    f"signed at {a.signed_at}" if a and a.signed_at else "") if x)
     if s.tampered:
-        return Fact("c2pa", "Content Credentials: the file was changed after it was signed (hash mismatch)", detail)
+        return ProvenanceFact(source="c2pa", claim="Content Credentials: the file was changed after it was signed "
+                              "(hash mismatch)", detail=detail)
     if s.signature_invalid or s.state == "Invalid":
         codes = ", ".join(sorted(s.codes - {c2pa_store.UNTRUSTED})) or "invalid"
-        return Fact("c2pa", f"Content Credentials are invalid ({codes})", detail)
+        return ProvenanceFact(source="c2pa", claim=f"Content Credentials are invalid ({codes})", detail=detail)
     if s.state == "Trusted":
-        return Fact("c2pa", "Content Credentials: valid signature from a trusted signer", detail)
-    return Fact("c2pa", "Content Credentials: valid signature, but the signer is not trusted "
-                        "(not in the configured trust anchors; anyone can make such a certificate)", detail)
+        return ProvenanceFact(source="c2pa", claim="Content Credentials: valid signature from a trusted signer",
+                              detail=detail)
+    return ProvenanceFact(source="c2pa", claim="Content Credentials: valid signature, but the signer is not trusted "
+                          "(not in the configured trust anchors; anyone can make such a certificate)", detail=detail)
 
 
-def _claim_facts(s: c2pa_store.C2paStore) -> list[Fact]:
+def _claim_facts(s: c2pa_store.C2paStore) -> list[ProvenanceFact]:
     a, facts = s.active, []
     if a is None:
         return facts
     for code in a.source_types:
-        facts.append(Fact("c2pa", f"the manifest declares digital source type '{code}': {iptc.describe(code)}"))
+        facts.append(ProvenanceFact(source="c2pa", claim=f"the manifest declares digital source type '{code}': "
+                                    f"{iptc.describe(code)}"))
     for title, code in s.lineage_source_types()[len(a.source_types):]:
         if code in iptc.AI_GENERATED | iptc.AI_COMPOSITE:
-            facts.append(Fact("c2pa", f"an ingredient ('{title}') declares '{code}': {iptc.describe(code)}"))
+            facts.append(ProvenanceFact(source="c2pa", claim=f"an ingredient ('{title}') declares '{code}': "
+                                        f"{iptc.describe(code)}"))
     if a.actions:
         steps = ", ".join(x.action + (f" ({x.agent})" if x.agent else "") for x in a.actions[:12])
-        facts.append(Fact("c2pa", f"recorded actions: {steps}"[:500]))
+        facts.append(ProvenanceFact(source="c2pa", claim=f"recorded actions: {steps}"[:500]))
     return facts
 
 
@@ -142,7 +146,7 @@ _SUMMARIES = {
 }
 
 
-def _judge(s: c2pa_store.C2paStore, remote: list[Fact]) -> Evidence:
+def _judge(s: c2pa_store.C2paStore, remote: list[ProvenanceFact]) -> Evidence:
     facts = [_state_fact(s), *_claim_facts(s), *remote]
     kind, trusted = _classify(s), s.state == "Trusted"
     details = _details(s, kind)

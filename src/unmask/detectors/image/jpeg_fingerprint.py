@@ -24,7 +24,7 @@ from ...media import ImageMedia
 from ...preprocess.jpeg import jpeg_coefficients, require_jpeg
 from ...provenance import double_jpeg, jpeg_markers, jpeg_tables
 from ..base import Detector
-from ..evidence import Evidence, Fact
+from ..evidence import Evidence, ProvenanceFact
 
 
 @dataclass
@@ -75,7 +75,7 @@ class JpegFingerprintDetector(Detector):
         return Evidence(score=None, summary=_summary(native), facts=facts, details=_details(native))
 
 
-def _table_fact(n: JpegFingerprint) -> Fact:
+def _table_fact(n: JpegFingerprint) -> ProvenanceFact:
     best = n.tables[0] if n.tables else None
     if best is not None and best.exact:
         q = f" at quality {best.quality}" if best.quality is not None else ""
@@ -84,36 +84,43 @@ def _table_fact(n: JpegFingerprint) -> Fact:
                              "or a phone/camera that uses the standard tables",
                   "mozjpeg": "written by mozjpeg (web optimisers, Squoosh, some CDNs), not by a camera",
                   "Adobe": "written with a Photoshop quality preset, not by a camera"}
-        return Fact("jpeg", claim, next((v for k, v in detail.items() if best.family.startswith(k)), ""))
-    return Fact("jpeg", f"JPEG quantization tables are custom (nearest libjpeg quality about {n.quality})",
-                "no standard software table matches exactly; cameras and some apps write their own tables")
+        return ProvenanceFact(source="jpeg", claim=claim,
+                              detail=next((v for k, v in detail.items() if best.family.startswith(k)), ""))
+    return ProvenanceFact(source="jpeg",
+                          claim=f"JPEG quantization tables are custom (nearest libjpeg quality about {n.quality})",
+                          detail="no standard software table matches exactly; cameras and some apps write their own "
+                                 "tables")
 
 
-def _header_facts(n: JpegFingerprint) -> list[Fact]:
+def _header_facts(n: JpegFingerprint) -> list[ProvenanceFact]:
     m, facts = n.markers, []
     if "Photoshop image resources" in m.apps or "Photoshop 'Save for Web' (Ducky)" in m.apps:
-        facts.append(Fact("jpeg", "the JPEG header carries Adobe Photoshop segments", ", ".join(m.apps)))
-    facts += [Fact("jpeg", f"JPEG comment: {c}") for c in m.comments[:3] if c]
+        facts.append(ProvenanceFact(source="jpeg", claim="the JPEG header carries Adobe Photoshop segments",
+                                    detail=", ".join(m.apps)))
+    facts += [ProvenanceFact(source="jpeg", claim=f"JPEG comment: {c}") for c in m.comments[:3] if c]
     if m.progressive:
-        facts.append(Fact("jpeg", "progressive JPEG", "cameras write baseline JPEG; progressive files come from "
-                                                       "software or web services"))
+        facts.append(ProvenanceFact(source="jpeg", claim="progressive JPEG",
+                                    detail="cameras write baseline JPEG; progressive files come from software or "
+                                           "web services"))
     elif m.huffman_standard is False:
-        facts.append(Fact("jpeg", "optimised Huffman tables", "written by software that optimises the coding "
-                                                              "(cameras use the standard tables)"))
+        facts.append(ProvenanceFact(source="jpeg", claim="optimised Huffman tables",
+                                    detail="written by software that optimises the coding (cameras use the "
+                                           "standard tables)"))
     return facts
 
 
-def _double_facts(n: JpegFingerprint) -> list[Fact]:
+def _double_facts(n: JpegFingerprint) -> list[ProvenanceFact]:
     d = n.double
     if d is None or d.verdict in ("unknown", "none"):
         return []
     if d.verdict == "weak":
-        return [Fact("jpeg", "weak signs of an earlier JPEG compression",
-                     f"{len(d.flagged)} of {len(d.modes)} DCT frequencies show a periodic histogram")]
+        return [ProvenanceFact(source="jpeg", claim="weak signs of an earlier JPEG compression",
+                               detail=f"{len(d.flagged)} of {len(d.modes)} DCT frequencies show a periodic histogram")]
     first = f", first at about quality {d.primary_quality}" if d.primary_quality else ""
-    return [Fact("jpeg", f"compressed at least twice as JPEG{first}",
-                 f"{len(d.flagged)} of {len(d.modes)} DCT frequencies show the periodic histogram of double "
-                 "quantization: the file was re-saved by software after an earlier JPEG compression")]
+    return [ProvenanceFact(source="jpeg", claim=f"compressed at least twice as JPEG{first}",
+                           detail=f"{len(d.flagged)} of {len(d.modes)} DCT frequencies show the periodic histogram of "
+                                  "double quantization: the file was re-saved by software after an earlier JPEG "
+                                  "compression")]
 
 
 def _summary(n: JpegFingerprint) -> str:

@@ -21,7 +21,7 @@ import numpy as np
 from ...media import ImageMedia
 from ...provenance import consistency, exif, generators, iptc, software, thumbnail, xmp
 from ..base import Detector
-from ..evidence import Evidence, Fact
+from ..evidence import Evidence, ProvenanceFact
 
 SCORE_GENERATOR, SCORE_AI_PART, SCORE_THUMBNAIL, SCORE_CONTRADICTION = 0.9, 0.6, 0.6, 0.35
 
@@ -111,59 +111,65 @@ class MetadataReader(Detector):
                         heatmap=heatmap, details=_details(native))
 
 
-def _generator_facts(n: MetadataFindings) -> list[Fact]:
+def _generator_facts(n: MetadataFindings) -> list[ProvenanceFact]:
     facts = []
     for g in n.generators:
         bits = [f"{k}: {v}" for k, v in (("prompt", g.prompt), ("model", g.model), ("seed", g.seed),
                                          ("sampler", g.sampler), ("steps", g.steps), ("mode", g.mode)) if v]
-        facts.append(Fact(g.source, f"written by an AI image generator: {g.tool}", "; ".join(bits)[:2000]))
+        facts.append(ProvenanceFact(source=g.source, claim=f"written by an AI image generator: {g.tool}",
+                                    detail="; ".join(bits)[:2000]))
     for where, code in n.source_types:
-        facts.append(Fact(where, f"IPTC digital source type '{code}': {iptc.describe(code)}"))
+        facts.append(ProvenanceFact(source=where, claim=f"IPTC digital source type '{code}': {iptc.describe(code)}"))
     for where, s in n.software:
         if s.kind == "generator":
-            facts.append(Fact(where, f"software tag names an AI generator ({s.label}): {s.text}"))
+            facts.append(ProvenanceFact(source=where,
+                                        claim=f"software tag names an AI generator ({s.label}): {s.text}"))
     return facts
 
 
-def _consistency_facts(n: MetadataFindings) -> list[Fact]:
+def _consistency_facts(n: MetadataFindings) -> list[ProvenanceFact]:
     facts, t = [], n.thumbnail
     if t is not None and t.verdict == "content-differs":
-        facts.append(Fact("exif-thumbnail", "the embedded EXIF preview shows different content from the image",
-                          f"{t.changed_fraction:.1%} of the preview differs (up to {t.max_difference:.0f} gray "
-                          "levels): a region was changed after the preview was made, or the metadata came from "
-                          "another picture"))
+        facts.append(ProvenanceFact(
+            source="exif-thumbnail", claim="the embedded EXIF preview shows different content from the image",
+            detail=f"{t.changed_fraction:.1%} of the preview differs (up to {t.max_difference:.0f} gray levels): a "
+                   "region was changed after the preview was made, or the metadata came from another picture"))
     elif t is not None and t.verdict == "different-picture":
-        facts.append(Fact("exif-thumbnail", "the embedded EXIF preview shows a different picture",
-                          f"best match correlation {t.ncc:.2f}: the metadata was copied from another picture, or "
-                          "the image was replaced or heavily edited after the preview was made"))
+        facts.append(ProvenanceFact(
+            source="exif-thumbnail", claim="the embedded EXIF preview shows a different picture",
+            detail=f"best match correlation {t.ncc:.2f}: the metadata was copied from another picture, or the image "
+                   "was replaced or heavily edited after the preview was made"))
     elif t is not None and t.verdict == "cropped":
         how = (f"the image covers {t.scale:.0%} of the preview's width" if t.scale < 0.98 else
                f"aspect {t.aspect_thumb:.3f} vs {t.aspect_main:.3f}")
-        facts.append(Fact("exif-thumbnail", "the image was cropped after the EXIF preview was made", how))
-    facts += [Fact("exif", f"contradictory timestamps: {c}") for c in n.contradictions]
+        facts.append(ProvenanceFact(source="exif-thumbnail",
+                                    claim="the image was cropped after the EXIF preview was made", detail=how))
+    facts += [ProvenanceFact(source="exif", claim=f"contradictory timestamps: {c}") for c in n.contradictions]
     return facts
 
 
-def _software_facts(n: MetadataFindings) -> list[Fact]:
+def _software_facts(n: MetadataFindings) -> list[ProvenanceFact]:
     verbs = {"editor": "edited with", "ai-editor": "edited with an app that offers AI retouching:",
              "converter": "re-saved or converted by", "unknown": "processed by software:"}
-    facts = [Fact(where, f"{verbs[s.kind]} {s.text}") for where, s in n.software if s.kind in verbs]
+    facts = [ProvenanceFact(source=where, claim=f"{verbs[s.kind]} {s.text}")
+             for where, s in n.software if s.kind in verbs]
     actions = [e for e in n.history if e.get("action")]
     if actions:
         steps = ", ".join(f"{e.get('action')} ({e.get('softwareAgent', '?')})" for e in actions[:8])
-        facts.append(Fact("XMP history", f"editing history records {len(actions)} step(s)", steps[:1000]))
-    facts += [Fact("xmp/exif", note) for note in n.notes]
+        facts.append(ProvenanceFact(source="XMP history", claim=f"editing history records {len(actions)} step(s)",
+                                    detail=steps[:1000]))
+    facts += [ProvenanceFact(source="xmp/exif", claim=note) for note in n.notes]
     return facts
 
 
-def _camera_facts(n: MetadataFindings) -> list[Fact]:
+def _camera_facts(n: MetadataFindings) -> list[ProvenanceFact]:
     cams = [s for _, s in n.software if s.kind == "camera"]
     if not n.camera.get("make") and not n.camera.get("model"):
         return []
     name = " ".join(x for x in (n.camera.get("make"), n.camera.get("model")) if x)
     detail = "; ".join(x for x in (f"taken {n.camera['taken']}" if n.camera.get("taken") else "",
                                    f"firmware {cams[0].text}" if cams else "") if x)
-    return [Fact("exif", f"camera: {name}", detail)]
+    return [ProvenanceFact(source="exif", claim=f"camera: {name}", detail=detail)]
 
 
 def _kind(n: MetadataFindings) -> str:
@@ -213,7 +219,7 @@ _TAILS = {
 }
 
 
-def _summary(n: MetadataFindings, facts: list[Fact]) -> str:
+def _summary(n: MetadataFindings, facts: list[ProvenanceFact]) -> str:
     kind = _kind(n)
     if kind == "none" or not facts:
         return "The file carries no camera, software or generator metadata (most platforms strip it, so this proves nothing)."

@@ -22,7 +22,7 @@ from ...errors import NotApplicable
 from ...media import ImageMedia
 from ...provenance import watermark as wm
 from ..base import Detector
-from ..evidence import Evidence, Fact
+from ..evidence import Evidence, ProvenanceFact
 
 MATCH_AT = 1e-6
 TRACE_AT = 1e-3
@@ -62,17 +62,19 @@ class InvisibleWatermark(Detector):
         matches = f"{best.n_bits - best.bit_errors} of {best.n_bits} bits"
         details = _details(native)
         if best.p_corrected < MATCH_AT:
-            fact = Fact("invisible-watermark", f"carries the {best.mark.generator} invisible watermark",
-                        f"{matches} match (BER {best.ber:.1%}); chance of a false match {best.p_corrected:.1e}; "
-                        f"pixel convention {best.convention}; message from {best.mark.source}")
+            fact = ProvenanceFact(
+                source="invisible-watermark", claim=f"carries the {best.mark.generator} invisible watermark",
+                detail=f"{matches} match (BER {best.ber:.1%}); chance of a false match {best.p_corrected:.1e}; "
+                       f"pixel convention {best.convention}; message from {best.mark.source}")
             summary = (f"The image carries the invisible watermark that {best.mark.generator} embeds by default "
                        f"({matches} match; a chance match has probability {best.p_corrected:.0e}).")
             details["decisive"] = True
             return Evidence(score=SCORE_MATCH, summary=summary, facts=[fact], details=details,
                             attribution={"ai-generated": 1.0, best.mark.key: 1.0})
         if best.p_corrected < TRACE_AT:
-            fact = Fact("invisible-watermark", f"traces of the {best.mark.generator} invisible watermark",
-                        f"{matches} match (BER {best.ber:.1%}); chance {best.p_corrected:.1e}, too high to be sure")
+            fact = ProvenanceFact(
+                source="invisible-watermark", claim=f"traces of the {best.mark.generator} invisible watermark",
+                detail=f"{matches} match (BER {best.ber:.1%}); chance {best.p_corrected:.1e}, too high to be sure")
             summary = (f"Faint traces of the {best.mark.generator} invisible watermark ({matches} match), "
                        "as left after re-compression; not conclusive on its own.")
             return Evidence(score=SCORE_TRACE, summary=summary, facts=[fact], details=details,

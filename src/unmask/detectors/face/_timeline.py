@@ -3,7 +3,9 @@
 The track score is the mean of its frame probabilities (the DeepfakeBench video-level convention). A segment
 is a run of consecutive sampled frames at or above the threshold; it spans from halfway to the previous
 sample to halfway to the next one (the first and last samples extend half a sampling step), so segments of
-neighbouring runs never overlap and a single flagged frame still has a width.
+neighbouring runs never overlap and a single flagged frame still has a width. What both face detectors
+share when they turn per-frame scores into evidence (it lived in unmask.faces, which sits below the detectors
+and so cannot build their evidence types).
 """
 
 from __future__ import annotations
@@ -15,16 +17,16 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PIL import Image
 
-from ..detectors.evidence import FaceTrack, Segment
+from ..evidence import SegmentModel, TrackModel
 
 if TYPE_CHECKING:
-    from .video import Track
+    from ...faces.video import Track
 
 THRESHOLD = 0.5
 
 
 def segments(times: list[float], scores: list[float], threshold: float = THRESHOLD,
-             duration: float | None = None) -> list[Segment]:
+             duration: float | None = None) -> list[SegmentModel]:
     """Runs of `scores` >= threshold as time segments (see the module docstring), score = the run's mean."""
     t = np.asarray(times, np.float64)
     if len(t) == 0:
@@ -37,7 +39,8 @@ def segments(times: list[float], scores: list[float], threshold: float = THRESHO
         if s >= threshold and start is None:
             start = i
         elif s < threshold and start is not None:
-            out.append(Segment(float(edges[start]), float(edges[i]), float(np.mean(scores[start:i])), "face"))
+            out.append(SegmentModel(start_s=float(edges[start]), end_s=float(edges[i]),
+                                    score=float(np.mean(scores[start:i])), label="face"))
             start = None
     return out
 
@@ -49,13 +52,13 @@ def thumbnail(crop: np.ndarray, side: int = 96) -> str:
     return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def track_result(track: Track, scores: list[float], duration: float | None = None) -> FaceTrack:
+def track_result(track: Track, scores: list[float], duration: float | None = None) -> TrackModel:
     """The report's view of a face track (unmask.faces.video.Track) given P(forged) at each of its points:
     mean score, segments, boxes, the quality flags seen, and its most suspicious face as the thumbnail."""
     points = track.points
     scores = [float(s) for s in scores]
     worst = points[int(np.argmax(scores))][1]
-    return FaceTrack(id=track.id, score=float(np.mean(scores)), times=[t for t, _ in points],
-                     frame_scores=scores, boxes=[tuple(float(v) for v in r.box) for _, r in points],
-                     segments=segments([t for t, _ in points], scores, THRESHOLD, duration),
-                     flags=sorted({flag for _, r in points for flag in r.flags}), thumbnail=thumbnail(worst.crop))
+    return TrackModel(id=track.id, score=float(np.mean(scores)), times=[t for t, _ in points],
+                      frame_scores=scores, boxes=[tuple(float(v) for v in r.box) for _, r in points],
+                      segments=segments([t for t, _ in points], scores, THRESHOLD, duration),
+                      flags=sorted({flag for _, r in points for flag in r.flags}), thumbnail=thumbnail(worst.crop))
