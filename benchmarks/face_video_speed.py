@@ -2,7 +2,7 @@
 
     python benchmarks/face_video_speed.py [--repeat 3]
 
-The clip (unmask.faces.__main__.write_clip): 1280x720, 30 fps, H.264, the astronaut's head (200 px) moving
+The clip (tools/time_faces.py, write_clip): 1280x720, 30 fps, H.264, the astronaut's head (200 px) moving
 across a flat background, one face throughout. Rows: the user's command `unmask scan clip.mp4` in a new
 process (model loading included), then in one process with models loaded: decoding the 32 sampled frames,
 finding + aligning + tracking faces on them (decode included), scoring the face crops with face_xray, and the
@@ -25,8 +25,10 @@ def main() -> None:
     args = ap.parse_args()
     import unmask
     from unmask.detectors.face.face_xray import FaceXRayDetector
-    from unmask.faces.__main__ import median_s, write_clip
     from unmask.faces.video import sample_frames, track_faces
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
+    from time_faces import median_s, write_clip
 
     with tempfile.TemporaryDirectory() as tmp:
         clip = Path(tmp) / "clip.mp4"

@@ -1,4 +1,4 @@
-"""Time the face pipeline's stages: `python -m unmask.faces [IMAGE] [--repeat N] [--video]`.
+"""Time the face pipeline's stages: `python tools/time_faces.py [IMAGE] [--repeat N] [--video]`.
 
 Without IMAGE it uses scikit-image's astronaut scaled to 1000x1000 (1 MP). `--video` also builds a 10-second
 720p 30 fps H.264 clip with the astronaut's head moving and times sampling 32 frames, then faces and tracks.
@@ -15,13 +15,14 @@ from pathlib import Path
 
 import numpy as np
 
-from . import analyze_faces
-from .align import DEFAULT_ALIGNMENT, align
-from .detect import DlibFaceFinder, default_finder
-from .quality import assess
+from unmask.faces import analyze_faces
+from unmask.faces.align import DEFAULT_ALIGNMENT, align
+from unmask.faces.detect import DlibFaceFinder, default_finder
+from unmask.faces.quality import assess
 
 
 def median_s(fn: Callable[[], object], repeat: int) -> float:
+    """Median wall time (s) of `repeat` calls of `fn` (also used by benchmarks/face_video_speed.py)."""
     times = []
     for _ in range(repeat):
         t0 = time.perf_counter()
@@ -83,8 +84,7 @@ def write_clip(path: Path, seconds: int = 10, fps: int = 30) -> None:
 def time_video() -> None:
     """Sampling alone, then sampling + faces + tracks (default settings), on a synthetic 720p clip."""
     import unmask
-
-    from .video import sample_frames, track_faces
+    from unmask.faces.video import sample_frames, track_faces
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "clip.mp4"
@@ -103,7 +103,7 @@ def time_video() -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m unmask.faces", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python tools/time_faces.py", description=__doc__)
     parser.add_argument("image", nargs="?", help="image file (default: astronaut at 1000x1000)")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--video", action="store_true", help="also time a synthetic 10 s 720p clip")
