@@ -15,7 +15,7 @@ pytest.importorskip("pyarrow")
 
 import unmask
 from unmask.bench import DataMissing, ProtocolError, load_protocol, load_run, run_protocol, write_report
-from unmask.bench.cli import bench_app
+from unmask.cli.bench import bench_app
 from unmask.datasets import Item, Manifest
 from unmask.detectors import Registry
 from unmask.detectors.base import Detector

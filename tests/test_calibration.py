@@ -28,8 +28,9 @@ from unmask.calibration import (
     threshold_at_fpr,
 )
 from unmask.calibration import store as store_module
-from unmask.calibration.cli import calibrate, split_items
 from unmask.calibration.fit import logit, platt_targets, sigmoid
+from unmask.calibration.scoring import split_items
+from unmask.cli.calibrate import calibrate
 from unmask.datasets import Item
 from unmask.detectors import Detector, Evidence, Registry
 from unmask.errors import MissingDependency

@@ -16,7 +16,7 @@ from rich.console import Console
 from skimage import data
 
 from unmask.analysis import Analyzer, jsonable
-from unmask.cli import schema_text
+from unmask.cli.catalog import schema_text
 from unmask.detectors import Detector, Evidence, ProvenanceFact, Registry, SegmentModel
 from unmask.detectors.image.metadata import MetadataReader
 from unmask.errors import NotApplicable

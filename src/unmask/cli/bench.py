@@ -30,10 +30,10 @@ def run(
     no_report: Annotated[bool, typer.Option("--no-report", help="Do not write the report afterwards.")] = False,
 ) -> None:
     """Run every (item, perturbation, detector) not yet in the cache, then write the report."""
+    from ..bench.protocol import load_protocol
+    from ..bench.report import write_report
+    from ..bench.runner import run_protocol
     from ..errors import UnmaskError
-    from .protocol import load_protocol
-    from .report import write_report
-    from .runner import run_protocol
 
     try:
         proto = load_protocol(protocol)
@@ -53,7 +53,7 @@ def run(
 @bench_app.command("report")
 def report(run_dir: Annotated[Path, typer.Argument(metavar="DIR", help="A folder written by `bench run`.")]) -> None:
     """Recompute the tables and plots from the cache alone (no detector runs)."""
-    from .report import write_report
+    from ..bench.report import write_report
 
     try:
         path = write_report(run_dir)

@@ -1,4 +1,4 @@
-"""`unmask train CONFIG --out DIR` and `unmask models`."""
+"""`unmask train CONFIG --out DIR`: train a model from a YAML config (unmask.train; docs/training.md)."""
 
 from __future__ import annotations
 
@@ -33,8 +33,8 @@ def train(
     try:
         import torch
 
-        from .config import load_config
-        from .loop import Trainer, distributed
+        from ..train.config import load_config
+        from ..train.loop import Trainer, distributed
     except ImportError as exc:
         raise _fail(f"training needs torch, safetensors and pyyaml ({exc.name} is missing): "
                     "pip install 'unmask[train]'") from None
@@ -49,26 +49,3 @@ def train(
         raise _fail(str(exc)) from None
     if distributed()[0] == 0:  # under torchrun only rank 0 reports
         typer.echo(json.dumps({"out": str(out), **metrics}, default=str))
-
-
-def models(as_json: Annotated[bool, typer.Option("--json", help="Print the model cards as JSON.")] = False,
-           ) -> None:
-    """List the shipped models with their model cards (docs/models/ has the long form)."""
-    from ..learned.store import list_models, weights_dir
-
-    cards = list_models()
-    if as_json:
-        typer.echo(json.dumps(cards, indent=2))
-        return
-    if not cards:
-        typer.echo(f"no models are shipped in {weights_dir()}")
-        return
-    for card in cards:
-        held = card.get("heldout", {})
-        keys = ("image_auc", "image_ap", "image_accuracy", "pixel_f1", "pixel_auc")
-        shown = ", ".join(f"{k} {held[k]:.3f}" for k in keys if isinstance(held.get(k), float))
-        typer.echo(f"{card['name']}: {card['arch']} ({card['task']}), {card['params']:,} parameters, "
-                   f"{card['size_mb']} MB; trained {card['trained']['date']} by `{card['trained']['command']}`"
-                   + (f"\n    held-out split of its config: {shown}" if shown else ""))
-        for bench in card.get("benchmarks", []):
-            typer.echo(f"    {bench['data']}: {bench['result']} ({bench['source']})")

@@ -82,8 +82,8 @@ def fit(
 ) -> None:
     """Fit a verdict model for a profile on the cached scores of benchmark runs (pooled) and write it."""
     from ..errors import UnmaskError
-    from .dev import NoScores, collect, load_runs, profile_detectors, skip_rule
-    from .fit import fit_verdict
+    from ..verdict.dev import NoScores, collect, load_runs, profile_detectors, skip_rule
+    from ..verdict.fit import fit_verdict
 
     if not l2 > 0:
         raise typer.BadParameter("must be > 0", param_hint="--l2")
@@ -117,7 +117,7 @@ def fit(
 @verdict_app.command("show")
 def show(path: Annotated[Path, typer.Argument(metavar="FILE", help="A model written by `verdict fit`.")]) -> None:
     """Print a verdict model's provenance, held-out quality, operating point and trust table."""
-    from .model import VerdictModel
+    from ..verdict.model import VerdictModel
 
     try:
         model = VerdictModel.load(path)
