@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import argparse
 import io
-import statistics
-import time
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
+from time_faces import median_s  # tools/ is the script folder, so on sys.path
 
 import unmask
 from unmask.analysis import Analyzer
@@ -32,15 +31,6 @@ def test_image() -> bytes:
     return buf.getvalue()
 
 
-def median_time(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--profile", default="default")
@@ -53,10 +43,10 @@ def main() -> None:
     analyzer.analyze(data)  # warm-up: imports, detector construction
     for name in analyzer.detector_names:
         det = registry.get(name)()
-        t = median_time(lambda d=det: d.analyze(unmask.load(data)), args.repeat) - median_time(
+        t = median_s(lambda d=det: d.analyze(unmask.load(data)), args.repeat) - median_s(
             lambda: unmask.load(data), args.repeat)
         print(f"{name:20s} {t:.3f} s")
-    total = median_time(lambda: analyzer.analyze(data), args.repeat)
+    total = median_s(lambda: analyzer.analyze(data), args.repeat)
     print(f"{'profile ' + args.profile:20s} {total:.3f} s (load + all detectors, {np.prod((1000, 1000)) / 1e6:.0f} MP)")
 
 

@@ -48,9 +48,6 @@ class Detector(ABC):
         if missing:
             raise MissingDependency(", ".join(missing), cls.extra or "all", f"detector '{cls.name}'")
 
-    def accepts(self, media: Media) -> bool:
-        return media.kind in self.modalities
-
     @abstractmethod
     def predict(self, media: Media) -> Any:
         """The method's native output (maps, statistics), as its paper defines it."""

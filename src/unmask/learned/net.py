@@ -14,11 +14,10 @@ from typing import Any, ClassVar
 
 from torch import Tensor, nn
 
-TASKS = ("classify", "localize")
-
 
 class ForensicNet(nn.Module):
-    """Base class: set `task` and `multiple`, implement `forward(x) -> {"logit", ["mask_logits"]}`."""
+    """Base class: set `task` ("classify" or "localize") and `multiple`, implement
+    `forward(x) -> {"logit", ["mask_logits"]}`."""
 
     task: ClassVar[str] = "classify"
     multiple: ClassVar[int] = 1

@@ -51,15 +51,6 @@ def abs_laplacian(media: ImageMedia) -> np.ndarray:
     return media.shared("abs_laplacian", compute)
 
 
-def local_activity(media: ImageMedia, radius: int = 4) -> np.ndarray:
-    """Local mean absolute Laplacian of luma: how much texture each neighbourhood has."""
-
-    def compute() -> np.ndarray:
-        return box_mean(abs_laplacian(media), radius)
-
-    return media.shared(f"activity_r{radius}", compute)
-
-
 def block_means(x: np.ndarray, block: int = 8) -> np.ndarray:
     """Mean of each `block` x `block` tile (edge tiles padded by replication): the JPEG grid's resolution."""
     h, w = x.shape

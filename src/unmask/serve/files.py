@@ -16,7 +16,6 @@ import shutil
 from pathlib import Path
 
 _SHA = re.compile(r"^[0-9a-f]{64}$")
-CHUNK = 1 << 16
 
 
 class UploadTooLarge(Exception):

@@ -53,8 +53,6 @@ RESULTS = sa.Table(
     sa.Column("created_at", sa.Float, nullable=False),
 )
 
-RESULT_FIELDS = ("verdict_label", "verdict_probability", "media_type", "error")
-
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     """WAL lets readers run beside the writer; busy_timeout makes writers wait instead of failing;
