@@ -32,7 +32,7 @@ CONFIG = ROOT / "configs/train/face_xray.yaml"
 FOLDS = 5
 PERTURBATIONS = ("none", "jpeg(50)", "resize(0.5)")
 THRESHOLD = 0.5
-STRONG = 0.7  # the fusion's cut-off for a finding strong enough to set a verdict (unmask.fusion)
+STRONG = 0.7  # the cut-off for a finding strong enough to set a verdict (unmask.verdict.MANIPULATED_AT)
 
 
 def train_fold(k: int, runs: Path, threads: int) -> Path:
