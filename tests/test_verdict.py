@@ -14,13 +14,13 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from unmask.analysis import Analyzer
-from unmask.calibration.fit import logit, sigmoid
+from unmask.calibration.fit import sigmoid
 from unmask.detectors import Detector, Evidence, Registry
 from unmask.report.model import EvidenceEntry
 from unmask.verdict import fuse
 from unmask.verdict import model as verdict_model
 from unmask.verdict.fit import fit_verdict, folds_of
-from unmask.verdict.model import Feature, VerdictModel
+from unmask.verdict.model import Feature, VerdictModel, feature
 
 DETS = {"informative": "1", "noise": "1"}
 
@@ -73,7 +73,7 @@ def test_a_detector_whose_weight_would_be_negative_is_left_out():
     model = fit_verdict(s, y, groups, DETS, "image-test")
     assert list(model.detectors) == ["informative"]
     assert "negative" in model.fitted_on["left_out"]["noise"]
-    assert all(f.weight >= 0 for f in model.features if f.kind == "score")
+    assert all(f.weight >= 0 for f in model.features)
 
 
 def test_stronger_l2_shrinks_the_weights():
@@ -82,33 +82,33 @@ def test_stronger_l2_shrinks_the_weights():
     assert strong < 0.5 * weak
 
 
-def test_missing_scores_are_filled_with_the_dev_mean_and_flagged():
+def test_missing_scores_are_filled_with_the_dev_mean():
     s, y, groups = _scores(400, 4, missing=0.3)
     s[:, 1] = sigmoid(0.8 * (2 * y - 1) + np.random.default_rng(4).normal(0, 1, y.size))  # weak but informative
     model = fit_verdict(s, y, groups, DETS, "t")
-    kinds = [(f.detector, f.kind) for f in model.features]
-    assert kinds == [("informative", "score"), ("informative", "missing"), ("noise", "score")]
+    assert [f.detector for f in model.features] == ["informative", "noise"]
     fill = model.features[0].mean
     present = s[np.isfinite(s[:, 0]), 0]
-    assert fill == pytest.approx(float(np.mean(logit(present))))
+    assert fill == pytest.approx(float(np.mean(feature(present))))
     assert _trust(model)["informative"]["missing_share"] == pytest.approx(np.isnan(s[:, 0]).mean())
     assert model.evaluation["auc"] > 0.8
-    # no score from a detector = its fill value plus the indicator; None and an absent key are the same
+    # no score from a detector = its fill value, moving nothing; None and an absent key are the same
     p_none = model.probability({"informative": None, "noise": 0.5})
     assert p_none == model.probability({"noise": 0.5})
-    x = np.array([fill, 1.0, float(logit(np.array([0.5]))[0])])
+    x = np.array([fill, float(feature(np.array([0.5]))[0])])
     expected = sigmoid(np.array([model.intercept + x @ [f.weight for f in model.features]]))[0]
     assert p_none == pytest.approx(expected)
-    assert model.contributions({"noise": 0.5})["informative"] == pytest.approx(
-        model.features[1].weight * (1.0 - model.features[1].mean))
+    assert model.contributions({"noise": 0.5})["informative"] == 0.0
 
 
-def test_missingness_itself_can_be_evidence():
+def test_missingness_is_not_evidence():
+    """Whether a detector scores follows the file format, which differs between the classes of a pool: a
+    detector that fails on fakes only must not make "no score" a sign of a fake."""
     s, y, groups = _scores(400, 5)
-    s[(y == 1) & (np.arange(y.size) % 3 == 0), 0] = np.nan  # the detector often fails on fakes only
+    s[(y == 1) & (np.arange(y.size) % 3 == 0), 0] = np.nan
     model = fit_verdict(s, y, groups, DETS, "t")
-    (indicator,) = [f for f in model.features if f.kind == "missing"]
-    assert indicator.weight > 0
+    assert model.probability({"noise": 0.5}) == model.probability({"informative": None, "noise": 0.5})
+    assert model.contributions({"informative": None})["informative"] == 0.0
 
 
 def test_a_detector_without_any_score_is_left_out():
@@ -187,15 +187,15 @@ THRESHOLDS = {"manipulated": 0.8, "authentic": 0.35, "chosen": "test point"}
 
 
 def _model(**versions: str) -> VerdictModel:
-    """alpha trusted (1.5 per logit unit), beta a little (0.2), intercept -0.3, no missing indicators;
+    """alpha trusted (1.5 per feature unit), beta a little (0.2), intercept -0.3;
     manipulated at >= 0.8, authentic at <= 0.35."""
     v = {"alpha": "2", "beta": "2", **versions}
-    return VerdictModel("image-default", "image", v, [Feature("alpha", "score", 1.5, 0.0, 1.0),
-                                                      Feature("beta", "score", 0.2, 0.0, 1.0)], -0.3, THRESHOLDS)
+    return VerdictModel("image-default", "image", v, [Feature("alpha", 1.5, 0.0, 1.0),
+                                                      Feature("beta", 0.2, 0.0, 1.0)], -0.3, THRESHOLDS)
 
 
 def _p(alpha: float, beta: float) -> float:
-    z = -0.3 + 1.5 * logit(np.array([alpha]))[0] + 0.2 * logit(np.array([beta]))[0]
+    z = -0.3 + 1.5 * feature(np.array([alpha]))[0] + 0.2 * feature(np.array([beta]))[0]
     return float(sigmoid(np.array([z]))[0])
 
 
@@ -213,7 +213,7 @@ def test_fuse_with_a_model_gives_its_probability_operating_point_and_contributio
     # alpha raised the log-odds and leads; beta lowered them (a score of 0.2), so it cannot support
     # "manipulated" and follows among the rest
     assert reasons[0] == "alpha says 0.9" and "beta says 0.2" in reasons[1:] and reasons[-1] == "No metadata."
-    assert evidence[1].contribution == pytest.approx(1.5 * logit(np.array([0.9]))[0])
+    assert evidence[1].contribution == pytest.approx(1.5 * feature(np.array([0.9]))[0])
     assert evidence[0].contribution < 0 and evidence[2].contribution is None
     fallback, _ = fuse(evidence)
     assert fallback.method == "fallback" and not fallback.calibrated
@@ -245,7 +245,7 @@ def test_ai_attribution_follows_the_finding_that_raised_the_probability_most():
 def test_fuse_uses_the_raw_score_of_a_calibrated_detector_and_provenance_stays_first():
     calibrated = _ev("alpha", 0.4, calibrated=True, details={"raw_score": 0.9, "calibration": {"method": "platt"}})
     verdict, _ = fuse([calibrated], model=_model())
-    assert verdict.probability == pytest.approx(_p(0.9, 0.5))  # beta absent = its fill, logit(0.5) = 0
+    assert verdict.probability == pytest.approx(_p(0.9, 0.5))  # beta absent = its fill, feature(0.5) = 0
     decisive = _ev("watermark", 0.97, "SDXL watermark.", attribution={"ai-generated": 1.0},
                    details={"decisive": True})
     verdict, reasons = fuse([_ev("alpha", 0.01), decisive], model=_model())
@@ -522,3 +522,14 @@ def test_a_profile_without_its_own_model_uses_the_default_one(tmp_path, monkeypa
     _model().save(tmp_path / "data" / "video-thorough.json")
     assert verdict_model.packaged("video", "thorough").source == "package data video-thorough.json"
     assert verdict_model.packaged("audio", "thorough") is None
+
+
+def test_a_model_no_better_than_chance_calls_nothing_authentic():
+    rng = np.random.default_rng(11)
+    y = rng.integers(0, 2, 400)
+    faint = np.clip(rng.uniform(size=400) + 0.02 * y, 0, 1)  # next to nothing to do with the labels
+    s = np.column_stack([faint, faint])
+    model = fit_verdict(s, y, [f"g{i // 2}" for i in range(400)], DETS, "t")
+    assert model.thresholds["authentic"] == 0.0 and model.thresholds["dev"]["authentic_called_authentic"] == 0.0
+    good = fit_verdict(*_scores(400, 12), DETS, "t")
+    assert good.thresholds["authentic"] > 0.0

@@ -27,7 +27,7 @@ NAMES = ["a", "b", "c", "d", "e"]
 
 
 def _model() -> VerdictModel:
-    feats = [Feature(n, "score", w, m, 1.0) for n, w, m in zip(NAMES[:3], (1.2, 0.6, 0.3), (-3.0, -2.0, -1.0),
+    feats = [Feature(n, w, m, 1.0) for n, w, m in zip(NAMES[:3], (1.2, 0.6, 0.3), (-3.0, -2.0, -1.0),
                                                                   strict=True)]
     return VerdictModel("image-default", "image", dict.fromkeys(NAMES[:3], "1"), feats, -0.5,
                         {"manipulated": 0.75, "authentic": 0.3, "chosen": "test"})

@@ -50,11 +50,11 @@ def print_model(model: Any, path: Path | str | None = None) -> None:
         console.print(line, markup=False, highlight=False, soft_wrap=True)
     table = Table(title="trust: how much the model relies on each detector (most first)")
     table.add_column("detector", no_wrap=True)
-    for col in ("weight", "std weight", "share", "missing weight", "no score", "AUC alone"):
+    for col in ("weight", "std weight", "share", "no score", "AUC alone"):
         table.add_column(col, justify="right")
     for r in model.trust:
         table.add_row(f"{r['detector']} v{r['version']}", _fmt(r["weight"]), _fmt(r["std_weight"]),
-                      f"{100 * r['share']:.0f}%", _fmt(r["missing_weight"]), f"{100 * r['missing_share']:.0f}%",
+                      f"{100 * r['share']:.0f}%", f"{100 * r['missing_share']:.0f}%",
                       _fmt(r["auc_alone"]))
     console.print(table)
 

@@ -5,8 +5,9 @@ intercept not penalised), and drops any detector whose score weight comes out ne
 does (a higher score must never lower P(fake); such a weight only fits noise shared by this pool). The
 operating point is chosen on out-of-fold probabilities (`StratifiedGroupKFold`, groups = source photo, so a
 photo and its edits never sit on both sides): `manipulated` at the lowest probability whose share of authentic
-development files at or above it is <= `target_fpr`, `authentic` at the `authentic_share` quantile of the
-authentic files' probabilities (never above `manipulated`). The stored model is then fitted on every item.
+development files at or above it is <= `target_fpr`, `authentic` at the highest probability at or below which
+at most `authentic_share` of the authentic files lie (never above `manipulated`; none when the out-of-fold AUC is
+not above chance with 95% confidence). The stored model is then fitted on every item.
 
 Needs scikit-learn (`pip install "unmask[bench]"`); applying a model does not.
 """
@@ -19,8 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from ..calibration.fit import logit, threshold_at_fpr
-from .model import Feature, VerdictModel
+from ..calibration.fit import threshold_at_fpr
+from .model import Feature, VerdictModel, feature
 
 TARGET_FPR = 0.02  # share of authentic development files called manipulated, fixed before any fit
 AUTHENTIC_SHARE = 0.65  # share of authentic development files called authentic, fixed before any fit
@@ -47,16 +48,13 @@ def _columns(scores: np.ndarray, names: Sequence[str]) -> tuple[list[Feature], n
         if not present.any():
             dropped[name] = "no score on any development item"
             continue
-        x = logit(np.where(present, raw, 0.5))
-        candidates = [("score", np.where(present, x, x[present].mean()))]
-        if not present.all():
-            candidates.append(("missing", (~present).astype(np.float64)))
-        kept = [(kind, c) for kind, c in candidates if c.std() > 1e-12]
-        if not kept:
+        x = feature(np.where(present, raw, 0.5))
+        col = np.where(present, x, x[present].mean())
+        if col.std() <= 1e-12:
             dropped[name] = "the same score on every development item"
-        for kind, c in kept:
-            feats.append(Feature(name, kind, 0.0, float(c.mean()), float(c.std())))
-            cols.append(c)
+            continue
+        feats.append(Feature(name, 0.0, float(col.mean()), float(col.std())))
+        cols.append(col)
     return feats, (np.column_stack(cols) if cols else np.empty((scores.shape[0], 0))), dropped
 
 
@@ -78,7 +76,7 @@ def _fit_once(scores: np.ndarray, y: np.ndarray, detectors: Mapping[str, str], l
                              "; ".join(f"{n}: {why}" for n, why in dropped.items()))
         mean, std = np.array([f.mean for f in feats]), np.array([f.std for f in feats])
         w, b = _logistic((x - mean) / std, y, l2)
-        negative = {f.detector for f, wj in zip(feats, w, strict=True) if f.kind == "score" and wj < 0}
+        negative = {f.detector for f, wj in zip(feats, w, strict=True) if wj < 0}
         if not negative:
             break
         for name in negative:
@@ -127,15 +125,40 @@ def out_of_fold(scores: np.ndarray, y: np.ndarray, fold: np.ndarray, detectors: 
     return probs
 
 
+def _at_most_share(p: np.ndarray, share: float) -> float:
+    """The highest probability at or below which at most `share` of `p` lie (0 when even the lowest value
+    holds more): with many tied probabilities a plain quantile would call the whole tie authentic."""
+    values = np.unique(p)
+    below = np.searchsorted(np.sort(p), values, side="right") / p.size
+    ok = values[below <= share + 1e-12]
+    return float(ok.max()) if ok.size else 0.0
+
+
+def auc_lower_bound(y: np.ndarray, p: np.ndarray) -> float:
+    """The lower end of the AUC's 95% interval (Hanley & McNeil 1982 standard error)."""
+    from ..metrics import roc_auc
+
+    a = float(roc_auc(y, p))
+    n1, n0 = int(y.sum()), int(y.size - y.sum())
+    q1, q2 = a / (2 - a), 2 * a * a / (1 + a)
+    se = np.sqrt((a * (1 - a) + (n1 - 1) * (q1 - a * a) + (n0 - 1) * (q2 - a * a)) / max(1, n1 * n0))
+    return a - 1.96 * float(se)
+
+
 def operating_point(p: np.ndarray, y: np.ndarray, target_fpr: float, authentic_share: float) -> dict[str, Any]:
-    """The two thresholds from (out-of-fold) probabilities, with the rates they give on those items."""
+    """The two thresholds from (out-of-fold) probabilities, with the rates they give on those items. A model
+    not better than chance (AUC's 95% interval reaching 0.5) gets no authentic band: finding nothing with
+    detectors that find nothing on the fakes either is no sign of authenticity."""
     hi = threshold_at_fpr(p, y, target_fpr)
-    lo = min(float(np.quantile(p[y == 0], authentic_share)), hi)
+    better = auc_lower_bound(y, p) > 0.5
+    lo = min(_at_most_share(p[y == 0], authentic_share), hi) if better else 0.0
+    authentic = (f"authentic below what {authentic_share:.0%} of them score" if better else
+                 "no authentic band: out-of-fold, the model is not better than chance with 95% confidence")
     real, fake = p[y == 0], p[y == 1]
     return {"manipulated": float(min(hi, 1.0)), "authentic": lo, "target_fpr": target_fpr,
             "authentic_share": authentic_share,
             "chosen": (f"manipulated where at most {target_fpr:.0%} of authentic development files reach it, "
-                       f"authentic below what {authentic_share:.0%} of them score (out-of-fold)"),
+                       f"{authentic} (out-of-fold)"),
             "dev": {"authentic_called_manipulated": float(np.mean(real >= hi)),
                     "authentic_called_authentic": float(np.mean(real <= lo)),
                     "fake_called_manipulated": float(np.mean(fake >= hi)),
@@ -151,22 +174,18 @@ def _quality(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
 
 def trust_table(model: VerdictModel, scores: np.ndarray, y: np.ndarray, names: Sequence[str]
                 ) -> list[dict[str, Any]]:
-    """Per detector of the model, most trusted first: score weight, standardised weight, share of the summed
-    |standardised weights|, weight of its "missing" indicator, share of items without a score, AUC alone."""
+    """Per detector of the model, most trusted first: weight, standardised weight (weight x std), share of the
+    summed |standardised weights|, share of items without a score, and its AUC alone (missing = its mean)."""
     from ..metrics import roc_auc
 
     col = {n: i for i, n in enumerate(names)}
     total = sum(abs(f.weight * f.std) for f in model.features) or 1.0
     rows = []
-    for name, version in model.detectors.items():
-        feats = {f.kind: f for f in model.features if f.detector == name}
-        score, miss = feats.get("score"), feats.get("missing")
-        raw = scores[:, col[name]]
+    for f in model.features:
+        raw = scores[:, col[f.detector]]
         filled = np.where(np.isfinite(raw), raw, np.nanmean(raw))
-        rows.append({"detector": name, "version": version, "weight": score.weight if score else None,
-                     "std_weight": score.weight * score.std if score else None,
-                     "missing_weight": miss.weight if miss else None,
-                     "share": sum(abs(f.weight * f.std) for f in feats.values()) / total,
+        rows.append({"detector": f.detector, "version": model.detectors[f.detector], "weight": f.weight,
+                     "std_weight": f.weight * f.std, "share": abs(f.weight * f.std) / total,
                      "missing_share": float(np.mean(~np.isfinite(raw))), "auc_alone": float(roc_auc(y, filled))})
     return sorted(rows, key=lambda r: -r["share"])
 

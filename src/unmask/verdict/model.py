@@ -1,9 +1,11 @@
 """A fitted verdict model: one logistic regression over the detectors of one profile, with its operating point.
 
 Stacked generalisation (Wolpert 1992) with a logistic combiner, fitted by `unmask.verdict.fit` (scikit-learn)
-on the cached benchmark scores of a development pool. Per detector d the features are `logit(clip(score_d))`
-and, only when d lacked a score on some development items, a 0/1 "missing" indicator; a missing score is
-filled with d's development mean. Every detector's score weight is >= 0 (a higher score never lowers
+on the cached benchmark scores of a development pool. Per detector d the feature is `feature(score_d)`, the
+logit of the score clipped to [0.01, 0.99]; a
+missing score (not applicable, an error) is filled with d's development mean, so it moves nothing. Whether a
+detector gives a score at all is not a feature: it follows the file format (a PNG has no JPEG traces), and
+formats differ between the classes of any development pool, a shortcut. Every detector's score weight is >= 0 (a higher score never lowers
 P(fake); Breiman 1996, "Stacked regressions", argues for the same constraint), so a finding that raised the
 probability is one whose own score was high. The operating point (`thresholds`) turns the probability into
 a label: `manipulated` (or `ai-generated`) at or above `manipulated`, `authentic` at or below `authentic`,
@@ -22,20 +24,27 @@ from typing import Any
 
 import numpy as np
 
-from ..calibration.fit import logit, sigmoid
+from ..calibration.fit import sigmoid
 from ..calibration.jsonfile import JsonFile
 
 FORMAT = "unmask-verdict/1"
+FEATURE_EPS = 0.01  # detectors say exactly 0 for "nothing found": a logit at 1e-6 would turn 0 vs 0.001 into
+# a 7-unit gap that means nothing, and reports show scores to two decimals
+
+
+def feature(scores: np.ndarray) -> np.ndarray:
+    """The model's input for raw detector scores: logit of the score clipped to [FEATURE_EPS, 1 - FEATURE_EPS]."""
+    p = np.clip(np.asarray(scores, dtype=np.float64), FEATURE_EPS, 1.0 - FEATURE_EPS)
+    return np.log(p) - np.log1p(-p)
 
 
 @dataclass
 class Feature:
-    """One input of the combiner: a detector's transformed score or its "missing" indicator."""
+    """One input of the combiner: a detector's score, as logit."""
 
     detector: str
-    kind: str  # "score" or "missing"
     weight: float  # on the unstandardised feature
-    mean: float  # development mean; for a score also the value a missing score is filled with
+    mean: float  # development mean, also the value a missing score is filled with
     std: float  # development standard deviation (weight x std = standardised weight)
 
 
@@ -79,8 +88,7 @@ class VerdictModel(JsonFile):
         for j, f in enumerate(self.features):
             raw = s[:, col[f.detector]] if f.detector in col else np.full(s.shape[0], np.nan)
             missing = ~np.isfinite(raw)
-            out[:, j] = missing if f.kind == "missing" else np.where(missing, f.mean, logit(np.where(missing, 0.5,
-                                                                                                     raw)))
+            out[:, j] = np.where(missing, f.mean, feature(np.where(missing, 0.5, raw)))
         return out
 
     def predict(self, scores: np.ndarray, names: Sequence[str]) -> np.ndarray:
@@ -97,8 +105,8 @@ class VerdictModel(JsonFile):
         return float(self.predict(*self._row(by_detector))[0])
 
     def contributions(self, by_detector: Mapping[str, float | None]) -> dict[str, float]:
-        """Per detector, how far it moved the log-odds from the development-average media: the sum of weight x
-        (feature - its mean) over its features. A missing score contributes only through its indicator."""
+        """Per detector, how far it moved the log-odds from the development-average media: weight x (feature -
+        its mean); 0 for a missing score."""
         x = self.design(*self._row(by_detector))[0]
         out = dict.fromkeys(self.detectors, 0.0)
         for f, value in zip(self.features, x, strict=True):
