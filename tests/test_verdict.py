@@ -139,7 +139,8 @@ def test_group_folds_keep_groups_together_and_balance_classes():
     sizes = np.bincount(folds)
     assert sizes.size == 5 and sizes.min() > 0.6 * sizes.max()
     assert np.array_equal(folds, folds_of(groups, y, 5, seed=1))
-    assert folds_of(["a", "b", "c"], np.array([0, 1, 0]), 10).max() <= 2  # at most one fold per group
+    with pytest.warns(UserWarning, match="least populated class"):  # sklearn says 1 fake is too few; it is
+        assert folds_of(["a", "b", "c"], np.array([0, 1, 0]), 10).max() <= 2  # at most one fold per group
 
 
 # ------------------------------------------------------------------------------------------------ store
