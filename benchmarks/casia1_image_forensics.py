@@ -39,7 +39,7 @@ DEFAULT_DATA = ROOT.parent / "shared" / "data" / "casia1"
 THRESHOLD = 0.5
 # Which pyIFD algorithms implement the same family of method as each unmask detector (for the speed ratio).
 FAMILY = {
-    "ela": ["ELA"], "jpeg_ghost": ["GHOST"], "jpeg_blocking": ["BLK", "CAGI"],
+    "ela": ["ELA"], "jpeg_ghost": ["GHOST"], "jpeg_grid_alignment": ["BLK", "CAGI"],
     "jpeg_double_quant": ["ADQ1", "ADQ2", "ADQ3", "NADQ", "DCT"], "cfa": ["CFA1", "CFA2"],
     "noise_wavelet": ["NOI1", "NOI2", "NOI4", "NOI5"], "splicebuster": ["NOI1", "NOI2", "NOI4", "NOI5"],
 }

@@ -14,9 +14,9 @@ from PIL import Image
 
 import unmask
 from unmask.analysis import Analyzer
-from unmask.detectors.image.jpeg_blocking import JpegBlockingGrid
 from unmask.detectors.image.jpeg_double_quant import JpegDoubleQuantization
 from unmask.detectors.image.jpeg_ghost import JpegGhost
+from unmask.detectors.image.jpeg_grid_alignment import JpegGridAlignment
 from unmask.errors import NotApplicable
 from unmask.media import ImageMedia
 from unmask.preprocess.jpeg import (
@@ -142,7 +142,7 @@ def test_global_grid_follows_a_crop_and_is_absent_without_compression() -> None:
     assert grid.contrast > 0.2
     raw = unmask.load(encode(skdata.astronaut(), fmt="PNG"))
     assert global_grid(raw).contrast < 0.02
-    assert JpegBlockingGrid().analyze(raw).score is None
+    assert JpegGridAlignment().analyze(raw).score is None
 
 
 # ---- detectors --------------------------------------------------------------------------------------------
@@ -150,7 +150,7 @@ def test_global_grid_follows_a_crop_and_is_absent_without_compression() -> None:
 
 def test_blocking_grid_localises_a_shifted_paste(shifted_splice, single_jpeg) -> None:
     media, mask = shifted_splice
-    det = JpegBlockingGrid()
+    det = JpegGridAlignment()
     ev = det.analyze(media)
     assert ev.heatmap.shape == mask.shape
     inside, outside = inside_outside(ev.heatmap, mask)
@@ -162,7 +162,7 @@ def test_blocking_grid_localises_a_shifted_paste(shifted_splice, single_jpeg) ->
 def test_blocking_grid_also_reads_a_png_saved_from_the_jpeg(shifted_splice) -> None:
     media, mask = shifted_splice
     png = unmask.load(encode(media.rgb, fmt="PNG"))
-    inside, outside = inside_outside(JpegBlockingGrid().analyze(png).heatmap, mask)
+    inside, outside = inside_outside(JpegGridAlignment().analyze(png).heatmap, mask)
     assert inside > 5 * outside
 
 
@@ -223,7 +223,7 @@ def test_jpeg_ghost_localises_an_aligned_paste_at_its_quality(aligned_splice, si
 def test_detectors_handle_odd_sizes_and_other_colour_spaces(mode) -> None:
     rgb = jpeg_roundtrip(skdata.chelsea()[:203, :301], 70)
     media = unmask.load(encode(rgb, mode=mode, quality=90))
-    for det in (JpegBlockingGrid(), JpegDoubleQuantization(), JpegGhost()):
+    for det in (JpegGridAlignment(), JpegDoubleQuantization(), JpegGhost()):
         ev = det.analyze(media)
         assert ev.heatmap is not None and ev.heatmap.shape == (203, 301)
         assert ev.score is None or 0.0 <= ev.score <= 1.0
@@ -232,7 +232,7 @@ def test_detectors_handle_odd_sizes_and_other_colour_spaces(mode) -> None:
 @pytest.mark.parametrize("shape", [(5, 7), (8, 8), (40, 64)])
 def test_tiny_images_get_no_opinion_instead_of_noise(shape) -> None:
     media = unmask.load(encode(skdata.astronaut()[: shape[0], : shape[1]], quality=70))
-    for det in (JpegBlockingGrid(), JpegDoubleQuantization()):
+    for det in (JpegGridAlignment(), JpegDoubleQuantization()):
         with pytest.raises(NotApplicable):
             det.analyze(media)
     assert JpegGhost().analyze(media).score is None

@@ -113,7 +113,7 @@ def test_upload_shows_progress_verdict_and_detectors(uploaded):
     detectors = result.locator("table.detectors tbody tr")
     assert detectors.count() >= 3
     names = {detectors.nth(i).locator("td").first.inner_text().strip() for i in range(detectors.count())}
-    assert {"ela", "jpeg_blocking"} <= names
+    assert {"ela", "jpeg_grid_alignment"} <= names
     assert re.search(r"\d+\.\d+ s", detectors.first.locator("td").nth(3).inner_text())
 
 

@@ -389,7 +389,7 @@ def _jpeg(rgb: np.ndarray, quality: int) -> bytes:
 
 @pytest.fixture(scope="module")
 def bench_run(photo: np.ndarray, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """`unmask bench run` with ela and jpeg_blocking on 16 small JPEGs: 8 real, 8 with a patch from a q=40
+    """`unmask bench run` with ela and jpeg_grid_alignment on 16 small JPEGs: 8 real, 8 with a patch from a q=40
     copy pasted off the 8x8 grid; 8 source groups."""
     pytest.importorskip("yaml")
     pytest.importorskip("pyarrow")
@@ -410,7 +410,7 @@ def bench_run(photo: np.ndarray, tmp_path_factory: pytest.TempPathFactory) -> Pa
                           attrs={"half": "first" if i < 8 else "second"}))
     Manifest(items, root).write(root / "manifest.jsonl")
     proto = {"name": "stack", "dataset": {"manifest": str(root / "manifest.jsonl")},
-             "detectors": ["ela", "jpeg_blocking"], "perturbations": ["none"], "metrics": ["binary"],
+             "detectors": ["ela", "jpeg_grid_alignment"], "perturbations": ["none"], "metrics": ["binary"],
              "threshold": 0.5}
     (root / "proto.yaml").write_text(json.dumps(proto))
     result = CliRunner().invoke(app, ["bench", "run", str(root / "proto.yaml"), "--out", str(root / "run"),
@@ -425,10 +425,10 @@ def test_cli_verdict_fit_and_show_end_to_end(bench_run, tmp_path, photo):
     out = tmp_path / "image.json"
     runner = CliRunner()
     result = runner.invoke(app, ["verdict", "fit", str(bench_run), "--out", str(out), "--folds", "4",
-                                 "--target-fpr", "0.25", "--detectors", "ela,jpeg_blocking"])
+                                 "--target-fpr", "0.25", "--detectors", "ela,jpeg_grid_alignment"])
     assert result.exit_code == 0, result.output
     model = VerdictModel.load(out)
-    assert set(model.detectors) <= {"ela", "jpeg_blocking"} and model.modality == "image"
+    assert set(model.detectors) <= {"ela", "jpeg_grid_alignment"} and model.modality == "image"
     assert model.name == "image-default" and model.thresholds["target_fpr"] == 0.25
     assert model.fitted_on["n"] == 16 and model.fitted_on["n_groups"] == 8
     assert model.fitted_on["runs"] == [str(bench_run)] and model.evaluation["folds"] == 4
@@ -456,7 +456,7 @@ def test_cli_verdict_fit_and_show_end_to_end(bench_run, tmp_path, photo):
     # scan with the model: the verdict is the model's calibrated probability
     image, report = tmp_path / "one.jpg", tmp_path / "r.jsonl"
     image.write_bytes(_jpeg(photo[:128, :128], 90))
-    args = ["scan", str(image), "--detectors", "ela,jpeg_blocking", "--json", str(report), "-q"]
+    args = ["scan", str(image), "--detectors", "ela,jpeg_grid_alignment", "--json", str(report), "-q"]
     assert runner.invoke(app, [*args, "--verdict-model", str(out)]).exit_code == 0
     obj = json.loads(report.read_text())
     scores = {e["detector"]: e["score"] for e in obj["evidence"]}
@@ -469,7 +469,7 @@ def test_cli_verdict_fit_and_show_end_to_end(bench_run, tmp_path, photo):
     # scan workers build their analyzer from Settings, which carry the choice
     from unmask.scan import Settings, _build
 
-    dets = ("ela", "jpeg_blocking")
+    dets = ("ela", "jpeg_grid_alignment")
     assert _build(Settings(detectors=dets, verdict_model=str(out))).verdict_models["image"].source == str(out)
     assert _build(Settings(detectors=dets, verdict_model="none")).verdict_models == {}
 

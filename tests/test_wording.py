@@ -280,7 +280,7 @@ def test_region_shares_are_what_the_map_shows(findings) -> None:
     bad = [p for f in findings for p in share_problems(f)]
     assert not bad, "\n".join(bad)
     stated = {f.detector for f in findings if re.search(r"% of the image", f.evidence.summary)}
-    assert {"ela", "jpeg_ghost", "jpeg_double_quant", "jpeg_block_artifact", "jpeg_blocking", "resampling",
+    assert {"ela", "jpeg_ghost", "jpeg_double_quant", "jpeg_primary_quant", "jpeg_grid_alignment", "resampling",
             "copy_move_dense", "noise_wavelet", "cfa"} <= stated
 
 
@@ -298,7 +298,7 @@ def test_every_detector_lands_in_more_than_one_band(findings, clip_findings) -> 
     assert not single, f"detectors seen in one band only: {single}"
 
 
-FAST = ("ela", "jpeg_blocking", "jpeg_double_quant", "jpeg_block_artifact", "jpeg_ghost", "noise_wavelet",
+FAST = ("ela", "jpeg_grid_alignment", "jpeg_double_quant", "jpeg_primary_quant", "jpeg_ghost", "noise_wavelet",
         "splicebuster", "cfa", "resampling", "copy_move")
 
 

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 import unmask
-from unmask.detectors.image.jpeg_block_artifact import JpegBlockArtifact, lattice_residual, zigzag
+from unmask.detectors.image.jpeg_primary_quant import JpegPrimaryQuant, lattice_residual, zigzag
 from unmask.errors import NotApplicable
 
 REGION = (slice(192, 320), slice(160, 288))  # 128x128, on the 8x8 grid
@@ -35,8 +35,8 @@ def region_mask(shape: tuple[int, int]) -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def detector() -> JpegBlockArtifact:
-    return JpegBlockArtifact()
+def detector() -> JpegPrimaryQuant:
+    return JpegPrimaryQuant()
 
 
 @pytest.fixture(scope="module")
@@ -103,8 +103,8 @@ def test_png_gets_no_opinion(photo, detector) -> None:
     png = encode(photo)
     with pytest.raises(NotApplicable):
         detector.predict(unmask.load(png))
-    report = unmask.Analyzer(detectors=["jpeg_block_artifact"]).analyze(png)
-    [entry] = [e for e in report.evidence if e.detector == "jpeg_block_artifact"]
+    report = unmask.Analyzer(detectors=["jpeg_primary_quant"]).analyze(png)
+    [entry] = [e for e in report.evidence if e.detector == "jpeg_primary_quant"]
     assert entry.score is None
 
 

@@ -180,8 +180,8 @@ def robust_anomaly(values: np.ndarray) -> np.ndarray:
     return sigmoid(robust_z(values, floor=_MIN_SPREAD) - 3.0).astype(np.float32)
 
 
-class JpegBlockArtifact(Detector):
-    name = "jpeg_block_artifact"
+class JpegPrimaryQuant(Detector):
+    name = "jpeg_primary_quant"
     version = "1"
     modalities = ("image",)
     outputs = ("score", "heatmap")

@@ -89,8 +89,8 @@ def axis_evidence(contrast: np.ndarray, phase: int, informative: np.ndarray) -> 
     return np.where(informative, z, 0.0).astype(np.float32)
 
 
-class JpegBlockingGrid(Detector):
-    name = "jpeg_blocking"
+class JpegGridAlignment(Detector):
+    name = "jpeg_grid_alignment"
     version = "1"
     modalities = ("image",)
     outputs = ("score", "heatmap")
