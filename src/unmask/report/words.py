@@ -52,9 +52,9 @@ def operating_point(verdict: Mapping[str, Any]) -> str:
     if not t:
         return ""
     how = f"fitted model {verdict['model']}" if verdict.get("model") else "fallback rule, no fitted model"
-    chosen = f": {t['chosen']}" if t.get("chosen") else ""
-    return (f"Called manipulated at {t['manipulated']:.0%} or more and authentic at {t['authentic']:.0%} or less "
-            f"({how}{chosen}).")
+    authentic = f"authentic at {t['authentic']:.1%} or less" if t["authentic"] > 0 else "never authentic"
+    chosen = f"; {t['chosen']}" if t.get("chosen") else ""
+    return f"Called manipulated at {t['manipulated']:.1%} or more, {authentic} ({how}{chosen})."
 
 
 def verdict_words(verdict: Mapping[str, Any] | None) -> dict[str, str]:

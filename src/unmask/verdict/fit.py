@@ -152,13 +152,13 @@ def operating_point(p: np.ndarray, y: np.ndarray, target_fpr: float, authentic_s
     hi = threshold_at_fpr(p, y, target_fpr)
     better = auc_lower_bound(y, p) > 0.5
     lo = min(_at_most_share(p[y == 0], authentic_share), hi) if better else 0.0
-    authentic = (f"authentic below what {authentic_share:.0%} of them score" if better else
-                 "no authentic band: out-of-fold, the model is not better than chance with 95% confidence")
+    authentic = (f"{authentic_share:.0%} at or under the second" if better else
+                 "no authentic band: the model is not better than chance with 95% confidence")
     real, fake = p[y == 0], p[y == 1]
     return {"manipulated": float(min(hi, 1.0)), "authentic": lo, "target_fpr": target_fpr,
             "authentic_share": authentic_share,
-            "chosen": (f"manipulated where at most {target_fpr:.0%} of authentic development files reach it, "
-                       f"{authentic} (out-of-fold)"),
+            "chosen": (f"out of fold, at most {target_fpr:.0%} of authentic development files reach the first, "
+                       f"{authentic}"),
             "dev": {"authentic_called_manipulated": float(np.mean(real >= hi)),
                     "authentic_called_authentic": float(np.mean(real <= lo)),
                     "fake_called_manipulated": float(np.mean(fake >= hi)),
