@@ -36,6 +36,7 @@ PROFILES = ("fast", "default", "thorough")
 FOLDS = 5
 ROOT = Path(__file__).resolve().parents[1]
 OLD_STACKER = "fd3aae5:src/unmask/stacking_data/image.json"  # the model this issue replaced
+RENAMED = {"jpeg_blocking": "jpeg_grid_alignment", "jpeg_block_artifact": "jpeg_primary_quant"}
 
 
 def _old_stacker_probability(scores: np.ndarray, names: list[str]) -> np.ndarray | None:
@@ -47,7 +48,8 @@ def _old_stacker_probability(scores: np.ndarray, names: list[str]) -> np.ndarray
         return None
     z = np.full(scores.shape[0], float(old["intercept"]))
     for f in old["features"]:
-        raw = scores[:, names.index(f["detector"])] if f["detector"] in names else np.full(scores.shape[0], np.nan)
+        name = RENAMED.get(f["detector"], f["detector"])
+        raw = scores[:, names.index(name)] if name in names else np.full(scores.shape[0], np.nan)
         missing = ~np.isfinite(raw)
         x = missing.astype(float) if f["kind"] == "missing" else np.where(missing, f["mean"],
                                                                           logit(np.where(missing, 0.5, raw)))
