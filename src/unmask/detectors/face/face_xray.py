@@ -9,6 +9,7 @@ most suspicious track, whose score is the mean of its frame probabilities (Deepf
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -130,8 +131,7 @@ class FaceXRayDetector(FaceSampling, LearnedDetector):
                     f"{best.probability:.2f}); the map shows where the model looked for a blending seam (it marks "
                     "face outlines on real faces too).")
 
-        summary = wording.say(best.probability, clear=face(_VERDICTS["clear"]), unclear=face(_VERDICTS["unclear"]),
-                              none=face(_VERDICTS["none"]))
+        summary = _say(best.probability, face)
         boxes = [_box(f.box, score=f.probability, label=f"face {i}") for i, f in enumerate(native.faces)]
         faces = [{"index": i, "probability": f.probability, "flags": list(f.flags)} for i, f in enumerate(native.faces)]
         return Evidence(score=best.probability, summary=summary, heatmap=native.heatmap, boxes=boxes,
@@ -141,6 +141,11 @@ class FaceXRayDetector(FaceSampling, LearnedDetector):
 # What the summary says of a face's (or track's mean) probability, per score band (unmask.detectors.wording).
 _VERDICTS = {"clear": "looks forged", "unclear": "shows weak or unclear signs of forgery",
              "none": "shows no clear sign of forgery"}
+
+
+def _say(score: float, sentence: Callable[[str], str]) -> str:
+    """The sentence for `score`'s band, with the band's verdict on the face (or track) put in."""
+    return wording.say(score, **{band: sentence(words) for band, words in _VERDICTS.items()})
 
 
 def _box(corners: tuple[float, float, float, float], **fields: Any) -> BoxModel:
@@ -157,8 +162,7 @@ def _video_evidence(native: VideoOutput, details: dict[str, Any]) -> Evidence:
                 f"(track {worst.id}) {verdict} on average (mean probability {worst.score:.2f}); {flagged} track(s) "
                 "have stretches scored 0.5 or more.")
 
-    summary = wording.say(worst.score, clear=track(_VERDICTS["clear"]), unclear=track(_VERDICTS["unclear"]),
-                          none=track(_VERDICTS["none"]))
+    summary = _say(worst.score, track)
     boxes = [_box(b, score=s, label=f"track {t.id}", time_s=time)
              for t in native.tracks for b, s, time in zip(t.boxes, t.frame_scores, t.times, strict=True)]
     return Evidence(score=worst.score, summary=summary, segments=worst.segments, tracks=native.tracks, boxes=boxes,
