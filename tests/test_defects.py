@@ -191,6 +191,10 @@ def test_scan_recursive_rows_for_two_files_with_one_name_are_told_apart(media_fi
     rows = [line for line in result.output.splitlines() if "x.jpg" in line]
     assert len(rows) == 2
     assert "a/x.jpg" in rows[0] and "b/x.jpg" in rows[1]
+    page = tmp_path / "dup.html"  # the HTML report's summary table too
+    assert invoke("scan", tmp_path / "dup", "-r", "--detectors", DETS, "--html", page, "-q").exit_code == 0
+    html = page.read_text()
+    assert '>a/x.jpg</a>' in html and '>b/x.jpg</a>' in html
 
 
 # ------------------------------------------------------------------ 8. `unmask detectors` at 80 columns

@@ -23,6 +23,7 @@ from .._version import __version__
 from ..detectors.wording import NONE_AT
 from .artifacts import resize_map
 from .model import EvidenceEntry, Report
+from .names import display_names
 from .words import verdict_words
 
 PREVIEW_SIDE = 720
@@ -178,12 +179,15 @@ class HtmlWriter:
                    "scored": report.verdict is not None and report.verdict.probability is not None,
                    "prob_note": words["probability_note"], "operating": words["operating_point"]}
         self._write(self.macros.item(context))
-        self.rows.append({"idx": idx, "name": _name(report), "label": label, "headline": headline,
+        self.rows.append({"idx": idx, "name": _name(report), "path": report.media.path, "label": label,
+                          "headline": headline,
                           "probability": report.verdict.probability if context["scored"] else None,
                           "reason": report.top_reason()})
 
     def close(self) -> None:
         if self.index and (len(self.rows) > 1 or self.omitted):
+            for row, name in zip(self.rows, display_names([r["path"] for r in self.rows]), strict=True):
+                row["name"] = name  # two files called x.jpg read a/x.jpg and b/x.jpg in the summary
             self._write(self.macros.index(self.rows, self.omitted))
         self._write(self.macros.page_foot(__version__))
 
