@@ -79,11 +79,11 @@ def _cross_fitted(profile: str, pool, fit: np.ndarray, others: list) -> tuple[li
                                   pool.detectors, f"image-{profile}-cv{k}"))
     out = []
     for data in [pool, *others]:
+        judge = np.array([fold_of.get(g, zlib.crc32(g.encode()) % len(models)) for g in data.groups], dtype=int)
         labels = np.empty(data.y.size, dtype=object)
-        for i, group in enumerate(data.groups):
-            model = models[fold_of.get(group, zlib.crc32(group.encode()) % len(models))]
-            row = data.scores[i:i + 1]
-            labels[i] = model.label(model.predict(row, list(data.detectors))[0]).item()
+        for k, model in enumerate(models):
+            mine = judge == k
+            labels[mine] = model.label(model.predict(data.scores[mine], list(data.detectors)))
         out.append(labels)
     return out, models
 

@@ -14,7 +14,7 @@ from rich.text import Text
 
 from .model import Report
 from .names import display_names
-from .words import operating_point, probability_note
+from .words import describe_operating_point, probability_note
 
 STYLES = {"authentic": "green", "inconclusive": "yellow", "manipulated": "bold red", "ai-generated": "bold magenta",
           "no-opinion": "dim"}
@@ -82,7 +82,7 @@ def print_summary(reports: Sequence[Report], console: Console, counts: Counter[s
     if omitted:
         console.print(Text(f"... {omitted} more file(s) not shown; see the JSON output", style="dim"))
     console.print(totals(counts if counts is not None else Counter(map(verdict_key, reports))))
-    points = dict.fromkeys(operating_point(r.verdict.model_dump()) for r in reports if r.verdict)
+    points = dict.fromkeys(describe_operating_point(r.verdict.model_dump()) for r in reports if r.verdict)
     for point in [p for p in points if p][:MAX_POINTS]:
         console.print(Text(point, style="dim"))
     if any(r.verdict and r.verdict.probability is not None and not r.verdict.calibrated for r in reports):

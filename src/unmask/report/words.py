@@ -46,7 +46,7 @@ def probability_note(calibrated: bool) -> str:
     return "uncalibrated score: read it as a ranking, not a chance"
 
 
-def operating_point(verdict: Mapping[str, Any]) -> str:
+def describe_operating_point(verdict: Mapping[str, Any]) -> str:
     """The operating point of a verdict (as JSON) in words, "" when it has none."""
     t = verdict.get("thresholds")
     if not t:
@@ -67,4 +67,4 @@ def verdict_words(verdict: Mapping[str, Any] | None) -> dict[str, str]:
     scored = verdict.get("probability") is not None
     return {"headline": verdict.get("headline") or headline, "explanation": verdict.get("explanation") or explanation,
             "probability_note": probability_note(bool(verdict.get("calibrated"))) if scored else "",
-            "operating_point": operating_point(verdict) if scored else ""}
+            "operating_point": describe_operating_point(verdict) if scored else ""}

@@ -19,8 +19,7 @@ def profile_detectors(profile: str, modality: str) -> list[str]:
     takes their statements by rule (unmask.verdict.fuse), not as scores to weigh."""
     from ..detectors import Registry
 
-    names = [c.name for c in Registry.default() if profile in c.profiles and modality in c.modalities
-             and "facts" not in c.outputs]
+    names = [c.name for c in Registry.default().for_media(modality, profile) if "facts" not in c.outputs]
     if not names:
         raise ValueError(f"profile {profile!r} has no {modality} detector")
     return names
@@ -42,13 +41,12 @@ class DevScores:
     notes: list[str] = field(default_factory=list)
 
 
-def _chosen(runs: Sequence[Any], modality: str, names: Sequence[str] | None, notes: list[str]) -> list[str]:
+def _chosen(runs: Sequence[Any], modality: str, names: Sequence[str] | None, notes: list[str],
+            registry: Any) -> list[str]:
     """The detectors to combine: the given names (each in some run and of `modality`), else every detector
     of the runs whose modalities include `modality`."""
-    from ..detectors import Registry
     from ..errors import UnmaskError
 
-    registry = Registry.default()
     in_runs = list(dict.fromkeys(d for run in runs for d in run.detectors))
     out = []
     for name in names if names is not None else in_runs:
@@ -70,10 +68,8 @@ def _chosen(runs: Sequence[Any], modality: str, names: Sequence[str] | None, not
     return out
 
 
-def _versions(runs: Sequence[Any], names: Sequence[str], notes: list[str]) -> dict[str, str]:
+def _versions(runs: Sequence[Any], names: Sequence[str], notes: list[str], registry: Any) -> dict[str, str]:
     """The version each detector's scores come from; ValueError when runs disagree."""
-    from ..detectors import Registry
-
     out = {}
     for name in names:
         seen = {str(run.info["detector_versions"][name]) for run in runs if name in run.detectors}
@@ -81,7 +77,7 @@ def _versions(runs: Sequence[Any], names: Sequence[str], notes: list[str]) -> di
             raise ValueError(f"the runs hold {name} scores of versions {', '.join(sorted(seen))}; "
                              "give runs of one version")
         out[name] = seen.pop()
-        installed = str(Registry.default().get(name).version)
+        installed = str(registry.get(name).version)
         if installed != out[name]:
             notes.append(f"{name}: scores are from version {out[name]}, installed is {installed}; the model "
                          "will be ignored at analysis time until refitted on new scores")
@@ -116,8 +112,11 @@ def collect(runs: Sequence[Any], modality: str = "image", names: Sequence[str] |
         if perturbation not in run.perturbations:
             raise ValueError(f"{run.out} has no perturbation {perturbation!r} (it has "
                              f"{', '.join(run.perturbations)})")
-    dets = _chosen(runs, modality, names, notes)
-    versions = _versions(runs, dets, notes)
+    from ..detectors import Registry
+
+    registry = Registry.default()  # built once: it scans the plugin entry points
+    dets = _chosen(runs, modality, names, notes, registry)
+    versions = _versions(runs, dets, notes, registry)
     rows, ys, groups, items, empty = [], [], [], [], 0
     for run in runs:
         for item, item_id in zip(run.manifest.items, run.ids, strict=True):
