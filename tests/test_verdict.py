@@ -331,15 +331,16 @@ def test_analyzer_uses_a_matching_model(tmp_path):
         assert _analyzer(verdict_model=off).analyze(_png(230)).verdict.method == "fallback"
 
 
-def test_version_mismatch_or_missing_detector_is_ignored_with_a_note():
+def test_version_mismatch_or_missing_detector_is_ignored_with_a_note(tmp_path):
     report = _analyzer(verdict_model=_model(beta="1")).analyze(_png(230))
     assert report.verdict.method == "fallback"
     assert report.verdict.probability == pytest.approx((230 / 255 + 0.2) / 2)
     (note,) = [e for e in report.errors if e.code == "verdict_model_ignored"]
     assert not note.fatal and "beta version 1 (running 2)" in note.message
-    only_alpha = Analyzer(detectors=["alpha"], registry=Registry([Alpha, Beta]), verdict_model=_model())
-    (note,) = [e for e in only_alpha.analyze(_png(230)).errors if e.code == "verdict_model_ignored"]
-    assert "beta, which this analysis does not run" in note.message
+    for given in (_model(), _model().save(tmp_path / "m.json")):  # an object or a file: the same note
+        only_alpha = Analyzer(detectors=["alpha"], registry=Registry([Alpha, Beta]), verdict_model=given)
+        (note,) = [e for e in only_alpha.analyze(_png(230)).errors if e.code == "verdict_model_ignored"]
+        assert "beta, which this analysis does not run" in note.message
 
 
 def test_unreadable_given_model_fails_early(tmp_path):

@@ -160,9 +160,10 @@ def resolve(detectors: Sequence[tuple[str, str, Sequence[str]]], profile: str, g
         return {}, {}
     chosen: dict[str, VerdictModel] = {}
     notes: dict[str, str] = {}
+    given_model = None
     if given is not None:
-        model = given if isinstance(given, VerdictModel) else VerdictModel.load(given)
-        chosen[model.modality] = model
+        given_model = given if isinstance(given, VerdictModel) else VerdictModel.load(given)
+        chosen[given_model.modality] = given_model
     for modality in dict.fromkeys(m for _, _, mods in detectors for m in mods):
         if modality in chosen:
             continue
@@ -176,7 +177,7 @@ def resolve(detectors: Sequence[tuple[str, str, Sequence[str]]], profile: str, g
     running = {name: version for name, version, _ in detectors}
     usable = {}
     for modality, model in chosen.items():
-        if model is not given and any(n not in running for n in model.detectors):
+        if model is not given_model and any(n not in running for n in model.detectors):
             continue
         why = model.problem(running)
         if why:
