@@ -237,3 +237,65 @@ def test_torchrun_data_parallel_on_cpu(photo_manifest: Path, tmp_path: Path) -> 
     assert done.stdout.count('"test"') == 1
     assert len((tmp_path / "ddp" / "log.csv").read_text().splitlines()) == 2
     assert (tmp_path / "ddp" / "model.safetensors").is_file()
+
+
+def trunk_config(manifest: Path, passes: int, epochs: int = 2) -> dict:
+    """The face_xray network (a MobileNetV2 with a frozen trunk, random weights here) on synthetic edits."""
+    cfg = smoke_config(manifest, epochs)
+    cfg["model"] = {"arch": "face_xray", "kwargs": {"frozen_blocks": 10, "input_size": 64}}
+    cfg["data"]["crop"] = 64
+    return {**cfg, "trunk_passes": passes}
+
+
+def test_trunk_cache_trains_what_an_uncached_run_trains(photo_manifest: Path, tmp_path: Path) -> None:
+    """trunk_passes = epochs gives the batches of the uncached run (the trunk's output rounded to float16);
+    the frozen trunk never changes; a rerun reads the stored passes instead of recomputing them."""
+    runs = {}
+    for passes in (0, 2):
+        cfg = parse_config(trunk_config(photo_manifest, passes), folder=tmp_path)
+        trainer = Trainer(cfg, tmp_path / f"p{passes}", progress=False, echo=lambda s: None)
+        before = {k: v.clone() for k, v in trainer.net.state_dict().items()}
+        runs[passes] = trainer.run()
+        after = trainer.net.state_dict()
+        frozen = [k for k in before if k.startswith(("encoder.stem.", "encoder.blocks.0.", "encoder.blocks.9."))]
+        assert frozen and all(torch.equal(before[k], after[k]) for k in frozen)
+        assert not torch.equal(before["head.1.weight"], after["head.1.weight"])
+    assert sorted(p.name for p in (tmp_path / "p2" / "trunk").iterdir()) == ["pass0.pt", "pass1.pt"]
+    loss = [float(r["validation"]["train_loss"]) for r in runs.values()]
+    assert loss[1] == pytest.approx(loss[0], rel=0.02)
+    a, b = weights(tmp_path / "p0"), weights(tmp_path / "p2")
+    params = [k for k, _ in trainer.net.named_parameters()]  # batch-norm statistics amplify the rounding
+    assert max(float((a[k] - b[k]).abs().max()) for k in params) < 0.02
+
+    cfg = parse_config(trunk_config(photo_manifest, 2), folder=tmp_path)
+    again = Trainer(cfg, tmp_path / "p2", progress=False, echo=lambda s: None)
+    again._batches = None  # the passes must come from out/trunk/, not from the data
+    for k in range(2):
+        assert again._trunk_pass(k)["trunk"].dtype == torch.float16
+
+
+def test_trunk_options_are_checked(photo_manifest: Path, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="frozen trunk"):
+        Trainer(parse_config({**smoke_config(photo_manifest), "trunk_passes": 2}, folder=tmp_path), tmp_path / "a",
+                progress=False)
+    with pytest.raises(ConfigError, match="no pretrained encoder"):
+        Trainer(parse_config({**smoke_config(photo_manifest), "pretrained": True}, folder=tmp_path), tmp_path / "b",
+                progress=False)
+    with pytest.raises(ConfigError, match="trunk_passes"):
+        parse_config({**smoke_config(photo_manifest), "trunk_passes": -1})
+    with pytest.raises(ConfigError, match="export_dtype"):
+        parse_config({**smoke_config(photo_manifest), "export_dtype": "int8"})
+
+
+def test_float16_export_halves_the_file_and_loads_as_float32(photo_manifest: Path, tmp_path: Path) -> None:
+    data = {**smoke_config(photo_manifest, epochs=1), "export_dtype": "float16"}
+    Trainer(parse_config(data, folder=tmp_path), tmp_path / "half", progress=False, echo=lambda s: None).run()
+    Trainer(parse_config(smoke_config(photo_manifest, epochs=1), folder=tmp_path), tmp_path / "full",
+            progress=False, echo=lambda s: None).run()
+    assert all(v.dtype == torch.float16 for v in weights(tmp_path / "half").values() if v.is_floating_point())
+    half, full = ((tmp_path / n / "model.safetensors").stat().st_size for n in ("half", "full"))
+    assert half < 0.6 * full
+    from unmask.learned.store import network
+
+    net = network(json.loads((tmp_path / "half" / "card.json").read_text()), tmp_path / "half" / "model.safetensors")
+    assert all(p.dtype == torch.float32 for p in net.parameters())

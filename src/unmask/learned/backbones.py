@@ -95,14 +95,18 @@ class BackboneSpec:
         return tuple(self.blocks[i].cout for i in self.taps)
 
     @property
-    def strides(self) -> tuple[int, ...]:
-        """Stride (input pixels per feature-map pixel) of each feature map returned by `features`."""
+    def block_strides(self) -> tuple[int, ...]:
+        """Stride (input pixels per feature-map pixel) of each block's output; the stem has stride 2."""
         out, s = [], 2
-        for i, block in enumerate(self.blocks):
+        for block in self.blocks:
             s *= block.stride
-            if i in self.taps:
-                out.append(s)
+            out.append(s)
         return tuple(out)
+
+    @property
+    def strides(self) -> tuple[int, ...]:
+        """Stride of each feature map returned by `features`."""
+        return tuple(self.block_strides[i] for i in self.taps)
 
     @property
     def pooled_dim(self) -> int:
@@ -178,16 +182,17 @@ class Backbone(nn.Module):
     """An inverted-residual encoder built from a `BackboneSpec`: stem, blocks, 1x1 head, ImageNet classifier.
 
     Input: (B, 3, H, W) normalised as the spec says (`normalise` does it from RGB in [0, 1]); any H, W works
-    (multiples of 32 give exact strides)."""
+    (multiples of 32 give exact strides). With `classifier=False` the ImageNet classifier (`fc`, a fifth of
+    the weights) is left out: what a detector built on the encoder keeps and ships."""
 
-    def __init__(self, spec: BackboneSpec) -> None:
+    def __init__(self, spec: BackboneSpec, classifier: bool = True) -> None:
         super().__init__()
         self.spec = spec
         same, eps = spec.same_padding, spec.bn_eps
         self.stem = ConvBN(3, spec.stem, 3, 2, same=same, eps=eps)
         self.blocks = nn.ModuleList(InvertedResidual(b, same, eps) for b in spec.blocks)
         self.head = ConvBN(spec.blocks[-1].cout, spec.head, 1, same=same, eps=eps)
-        self.fc = nn.Linear(spec.head, spec.classes)
+        self.fc = nn.Linear(spec.head, spec.classes) if classifier else None
         self.register_buffer("mean", torch.tensor(spec.mean).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(spec.std).view(1, 3, 1, 1), persistent=False)
 
@@ -215,6 +220,8 @@ class Backbone(nn.Module):
 
     def logits(self, x: Tensor) -> Tensor:
         """(B, 1000) ImageNet class scores (dropout is a no-op in eval mode, so it is left out)."""
+        if self.fc is None:
+            raise ValueError(f"this {self.spec.name} was built without its ImageNet classifier")
         return self.fc(self.pooled(x))
 
     def forward(self, x: Tensor) -> Tensor:
@@ -351,14 +358,15 @@ def map_state_dict(spec: BackboneSpec, source: dict[str, Tensor], target: dict[s
     return out
 
 
-def load_backbone(name: str, pretrained: bool = True, verify: bool = True) -> Backbone:
-    """Build backbone `name` in eval mode, with its ImageNet weights when `pretrained` (random otherwise).
+def load_backbone(name: str, pretrained: bool = True, verify: bool = True, classifier: bool = True) -> Backbone:
+    """Build backbone `name` in eval mode, with its ImageNet weights when `pretrained` (random otherwise);
+    without the ImageNet classifier when `classifier` is False.
 
     The weights are read with `torch.load(..., weights_only=True)` (tensors only, no code) from the installed
     weights package, their SHA-256 checked when `verify`, and their keys mapped by name with every shape
     checked."""
     spec = backbone_spec(name)
-    net = Backbone(spec)
+    net = Backbone(spec, classifier)
     if pretrained:
         path = weights_path(name)
         if verify:
@@ -366,5 +374,7 @@ def load_backbone(name: str, pretrained: bool = True, verify: bool = True) -> Ba
             if digest != spec.sha256:
                 raise ValueError(f"{path}: SHA-256 {digest}, expected {spec.sha256} (reinstall: {spec.install})")
         source = torch.load(path, map_location="cpu", weights_only=True)
+        if not classifier:
+            source = {k: v for k, v in source.items() if not (spec.key_map(k) or "").startswith("fc.")}
         net.load_state_dict(map_state_dict(spec, source, net.state_dict()), strict=True)
     return net.eval()

