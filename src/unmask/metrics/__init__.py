@@ -87,6 +87,7 @@ from .grounding import (
     token_labels_from_word_ids,
     token_metrics,
 )
+from .intervals import ap_interval, bootstrap_interval, paired_difference, wilson
 from .localization import (
     LocalizationAccumulator,
     binarize_mask,
@@ -109,6 +110,7 @@ __all__ = [
     "accuracy_at",
     "activitynet_ap",
     "activitynet_map",
+    "ap_interval",
     "asv_rates",
     "asvspoof_eer",
     "average_precision",
@@ -116,6 +118,7 @@ __all__ = [
     "binarize_mask",
     "binary_clf_curve",
     "binary_summary",
+    "bootstrap_interval",
     "box_iou",
     "brier",
     "dgm4_targets",
@@ -134,6 +137,7 @@ __all__ = [
     "min_tdcf_from_weights",
     "multilabel_map",
     "multilabel_overall",
+    "paired_difference",
     "partial_auc",
     "per_domain_metrics",
     "per_type_f1",
@@ -153,4 +157,5 @@ __all__ = [
     "video_key",
     "video_level",
     "video_summary",
+    "wilson",
 ]
