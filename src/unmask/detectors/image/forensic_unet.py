@@ -1,9 +1,11 @@
 """Learned manipulation localisation: the shipped `forensic_unet` network (unmask.learned.archs).
 
-An encoder-decoder over RGB plus SRM and Bayar-constrained residuals (ManTra-Net, Wu et al. CVPR 2019;
-MVSS-Net, Chen et al. ICCV 2021), trained by `unmask train configs/train/forensic_unet.yaml` on synthetic
-edits of authentic photos and the CASIA v1 training groups (docs/models/forensic_unet.md gives its data,
-held-out numbers and failure modes). It runs on the image at its own resolution: no resizing.
+A U-Net on an ImageNet MobileNetV2 encoder (Sandler et al. CVPR 2018) with a forensic branch injected into
+it: SRM and Bayar-constrained residuals (ManTra-Net, Wu et al. CVPR 2019) and the heatmaps of four
+training-free detectors, two views fused as in MVSS-Net (Chen et al. ICCV 2021). Trained by `unmask train
+configs/train/forensic_unet.yaml` on synthetic edits of authentic photos and the CASIA v1 training groups
+(docs/models/forensic_unet.md gives its data, held-out numbers and failure modes). It runs on the image at its
+own resolution: no resizing.
 """
 
 from __future__ import annotations
@@ -31,14 +33,16 @@ class UNetOutput:
 
 class ForensicUNetDetector(LearnedDetector):
     name = "forensic_unet"
-    version = "1"
+    version = "2"
     model_name = "forensic_unet"
     modalities = ("image",)
     outputs = ("score", "heatmap", "mask")
     profiles = ("default", "thorough")
-    paper = "Wu et al. CVPR 2019 (ManTra-Net); Chen et al. ICCV 2021 (MVSS-Net); Bayar & Stamm 2018"
-    description = ("Learned localiser (small U-Net on RGB + SRM/Bayar residuals) trained on synthetic edits and "
-                   "CASIA v1; maps spliced, copied, retouched or re-compressed regions.")
+    paper = ("Chen et al. ICCV 2021 (MVSS-Net); Wu et al. CVPR 2019 (ManTra-Net); Bayar & Stamm 2018; "
+             "Sandler et al. CVPR 2018 (MobileNetV2)")
+    description = ("Learned localiser (U-Net on an ImageNet MobileNetV2, plus SRM/Bayar residuals and four "
+                   "forensic maps) trained on synthetic edits and CASIA v1; maps spliced, copied, retouched or "
+                   "re-compressed regions.")
 
     def predict(self, media: ImageMedia) -> UNetOutput:
         if min(media.height, media.width) < MIN_SIDE:
