@@ -19,6 +19,11 @@ class ConfigError(UnmaskError, ValueError):
     code = "config_error"
 
 
+# Keys added after models were shipped, with their defaults: left out of the digest at their default, so a
+# config that does not use them keeps the digest its shipped model's card records.
+LATER_KEYS = {"pretrained": False, "trunk_passes": 0, "export_dtype": "float32"}
+
+
 @dataclass
 class TrainConfig:
     name: str
@@ -47,7 +52,8 @@ class TrainConfig:
 
     def digest(self) -> str:
         """A hash of everything that changes the result (not the file's location): resume checks it."""
-        body = {k: v for k, v in asdict(self).items() if k not in ("source", "folder", "workers", "tensorboard")}
+        body = {k: v for k, v in asdict(self).items() if k not in ("source", "folder", "workers", "tensorboard")
+                and not (k in LATER_KEYS and v == LATER_KEYS[k])}
         return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
     def to_dict(self) -> dict[str, Any]:
