@@ -477,7 +477,12 @@ def write_report(out: Path, shortcuts: dict[str, list], results: dict[str, list[
     lines += [f"| {n} | {c['mb']:.3f} | {c['cpu_s_per_mp']:.3f} |" for n, c in costs.items()]
     lines += ["", f"All shipped weights together (unmask/learned/weights): {total_mb:.2f} MB (limit 50 MB).", ""]
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    kept = ""  # the section benchmarks/aigi_univfd.py writes (between its markers) survives a rerun
+    old = out.read_text(encoding="utf-8") if out.is_file() else ""
+    if "<!-- univfd:begin -->" in old and "<!-- univfd:end -->" in old:
+        kept = "\n<!-- univfd:begin -->" + old.split("<!-- univfd:begin -->", 1)[1].split("<!-- univfd:end -->", 1)[0]
+        kept += "<!-- univfd:end -->\n"
+    out.write_text("\n".join(lines) + "\n" + kept, encoding="utf-8")
 
 
 def verdict(results: dict[str, list[Row]]) -> list[str]:

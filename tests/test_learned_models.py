@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 ASSETS = Path(__file__).with_name("assets")
 GOLDEN = json.loads((ASSETS / "learned_golden.json").read_text())
 CARDS = {card["name"]: card for card in list_models()}
-SHIPPED = ["face_xray", "forensic_unet", "npr", "spectral"]
+SHIPPED = ["face_xray", "forensic_unet", "npr", "spectral", "univfd"]
 
 
 def _golden_module():
@@ -52,11 +52,9 @@ def test_card_is_complete_and_matches_its_config(name: str) -> None:
 
 @pytest.mark.parametrize("name", sorted(GOLDEN))
 def test_outputs_match_the_golden_values(name: str) -> None:
-    from unmask.learned.infer import predict_image
-
     golden = _golden_module()
     net, _ = load_model(name)
-    prob, mask = predict_image(net, golden.model_input(net, golden.golden_input()))
+    prob, mask = golden.run(net, golden.model_input(net, golden.golden_input()))
     assert prob == pytest.approx(GOLDEN[name]["probability"], abs=1e-4)
     if "map_mean" in GOLDEN[name]:
         assert float(mask.mean()) == pytest.approx(GOLDEN[name]["map_mean"], abs=1e-4)

@@ -35,12 +35,21 @@ def model_input(net: object, data: bytes) -> np.ndarray:
     return np.concatenate([media.rgb, MapMaker(names)(media)], axis=2) if names else media.rgb
 
 
-def outputs(name: str, data: bytes) -> dict[str, float]:
+def run(net: object, image: np.ndarray) -> tuple[float, np.ndarray | None]:
+    """What the model's detector computes: the network's own `score` (its preprocessing, e.g. univfd's
+    views) when it has one, else unmask.learned.infer.predict_image."""
     from unmask.learned.infer import predict_image
+
+    if hasattr(net, "score"):
+        return net.score(image), None
+    return predict_image(net, image)
+
+
+def outputs(name: str, data: bytes) -> dict[str, float]:
     from unmask.learned.store import load_model
 
     net, _ = load_model(name)
-    prob, mask = predict_image(net, model_input(net, data))
+    prob, mask = run(net, model_input(net, data))
     out = {"probability": prob}
     if mask is not None:
         out["map_mean"] = float(mask.mean())
