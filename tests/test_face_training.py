@@ -88,3 +88,16 @@ def test_face_xray_gives_a_logit_and_a_boundary_map() -> None:
     with torch.inference_mode():
         out = net(torch.rand(2, 3, 128, 128))
     assert out["logit"].shape == (2,) and out["mask_logits"].shape == (2, 1, 128, 128)
+
+
+def test_face_xray_mbv2_gives_a_logit_and_a_boundary_map() -> None:
+    torch = pytest.importorskip("torch")
+    from unmask.learned.net import build as build_net
+
+    net = build_net("face_xray_mbv2", {"input_size": 96}).eval()  # random weights: the shapes are what is tested
+    with torch.inference_mode():
+        out = net(torch.rand(2, 3, 96, 96))
+    assert out["logit"].shape == (2,) and out["mask_logits"].shape == (2, 1, 96, 96)
+    assert net.input_size == 96 and net.box_scale == 1.1
+    with pytest.raises(ValueError, match="freeze at most 12"):
+        build_net("face_xray_mbv2", {"frozen_blocks": 13})

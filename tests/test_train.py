@@ -240,9 +240,9 @@ def test_torchrun_data_parallel_on_cpu(photo_manifest: Path, tmp_path: Path) -> 
 
 
 def trunk_config(manifest: Path, passes: int, epochs: int = 2) -> dict:
-    """The face_xray network (a MobileNetV2 with a frozen trunk, random weights here) on synthetic edits."""
+    """The face_xray_mbv2 network (a MobileNetV2 with a frozen trunk, random weights here) on synthetic edits."""
     cfg = smoke_config(manifest, epochs)
-    cfg["model"] = {"arch": "face_xray", "kwargs": {"frozen_blocks": 10, "input_size": 64}}
+    cfg["model"] = {"arch": "face_xray_mbv2", "kwargs": {"frozen_blocks": 10, "input_size": 64}}
     cfg["data"]["crop"] = 64
     return {**cfg, "trunk_passes": passes}
 

@@ -1,5 +1,9 @@
 """A face-forgery classifier with a blending-boundary head, on an ImageNet encoder, for aligned face crops.
 
+A candidate successor of `face_xray` (same input framing, same heads, same training data), not shipped: it
+scores much better on DFDC faces it never saw but calls most real faces from other sources forged
+(docs/benchmarks/faces.md, "ImageNet candidate").
+
 The encoder is a pretrained MobileNetV2 (unmask.learned.backbones) whose stem and first `frozen_blocks`
 blocks stay as ImageNet made them (unmask.learned.pretrained); the later blocks are fine-tuned. Two heads:
 a linear layer on the pooled features (is this face forged?) and a 1x1-convolution map, on the last
@@ -17,7 +21,7 @@ from torch import Tensor, nn
 from ..pretrained import PretrainedNet
 
 
-class FaceXRay(PretrainedNet):
+class FaceXRayMBV2(PretrainedNet):
     task = "localize"
     # the input it was trained on (configs/train/face_xray.yaml, faces source): the square of box_scale times
     # the face box, cut from the upright aligned crop, at input_size px (unmask.faces.align.cut_square)
@@ -49,4 +53,4 @@ class FaceXRay(PretrainedNet):
                 "mask_logits": F.interpolate(boundary, size=tuple(size), mode="bilinear", align_corners=False)}
 
 
-ARCH = FaceXRay
+ARCH = FaceXRayMBV2
