@@ -26,8 +26,9 @@ class UnivFDDetector(AIImageDetector):
              "Generative Models' (linear probe on frozen pretrained features)")
     description = ("Learned AI-generated image detector: a linear probe on a frozen ImageNet encoder's texture "
                    "statistics (UnivFD idea), the image seen at shortest side 512 so its size is not a clue; "
-                   "leave-one-generator-out CV AUC 0.81 on aigi_photos (target 0.92) and many false alarms on "
-                   "recompressed web photos: not yet reliable (docs/benchmarks/ai_images.md).")
+                   "leave-one-generator-out CV AUC 0.81 on aigi_photos (target 0.92) and 16% false alarms on "
+                   "held-out camera photos, most on recompressed web copies: not yet reliable "
+                   "(docs/benchmarks/ai_images.md).")
     model_label = "the UnivFD probe"
     reads = "image-wide traces (as a pretrained image network sees them)"
 
