@@ -322,35 +322,10 @@ def cost(name: str) -> dict[str, float]:
     return {"mb": mb, "cpu_s_per_mp": float(np.median(runs)) / (1024 * 1024 / 1e6)}
 
 
-def _resample(y: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Indices of a stratified bootstrap resample (each class resampled within itself)."""
-    return np.concatenate([rng.choice(np.flatnonzero(y == c), int((y == c).sum())) for c in (0, 1)])
-
-
-def auc_ci(y: np.ndarray, s: np.ndarray, n: int = BOOT, seed: int = 0) -> tuple[float, float]:
-    """95% stratified-bootstrap interval of the AUC."""
-    from unmask.metrics import roc_auc
-
-    rng = np.random.default_rng(seed)
-    vals = [roc_auc(y[i], s[i]) for i in (_resample(y, rng) for _ in range(n))]
-    return float(np.percentile(vals, 2.5)), float(np.percentile(vals, 97.5))
-
-
-def paired_diff(y: np.ndarray, a: np.ndarray, b: np.ndarray, n: int = BOOT, seed: int = 0
-                ) -> tuple[float, float, float]:
-    """AUC(a) - AUC(b) on the same images, with its 95% paired-bootstrap interval."""
-    from unmask.metrics import roc_auc
-
-    rng = np.random.default_rng(seed)
-    diffs = []
-    for _ in range(n):
-        i = _resample(y, rng)
-        diffs.append(roc_auc(y[i], a[i]) - roc_auc(y[i], b[i]))
-    return (roc_auc(y, a) - roc_auc(y, b), float(np.percentile(diffs, 2.5)), float(np.percentile(diffs, 97.5)))
-
-
 def comparisons(y: np.ndarray, rows: list[Row]) -> list[str]:
     """Does the synthetic pretraining help? Pretrained minus untrained / scratch, clean images."""
+    from unmask.metrics import paired_difference
+
     by = {(r.model, r.key): r for r in rows}
     lines = []
     for model in MODELS:
@@ -359,7 +334,7 @@ def comparisons(y: np.ndarray, rows: list[Row]) -> list[str]:
             a, b = by.get((model, f"{kind}-pretrained")), by.get((model, f"{kind}-{base}"))
             if a is None or b is None:
                 continue
-            d, lo, hi = paired_diff(y, a.scores["none"], b.scores["none"])
+            d, lo, hi = paired_difference(y, a.scores["none"], b.scores["none"], n=BOOT)
             what = "logistic head" if kind == "head" else "whole network fitted"
             lines.append(f"| {model} | {what} | {d:+.3f} | [{lo:+.3f}, {hi:+.3f}] |")
     return lines
@@ -386,6 +361,8 @@ def _fmt(v: float | None, digits: int = 3) -> str:
 
 
 def table(rows: list[Row], y: np.ndarray) -> list[str]:
+    from unmask.metrics import bootstrap_interval
+
     head = "| model | rows | " + " | ".join(f"AUC / AP / acc@0.5 ({p})" for p in PERTURBATIONS) + " |"
     lines = [head, "|" + "---|" * (2 + len(PERTURBATIONS))]
     for r in rows:
@@ -394,7 +371,7 @@ def table(rows: list[Row], y: np.ndarray) -> list[str]:
             m = r.results[p]
             cell = f"{_fmt(m['auc'])} / {_fmt(m['ap'])} / {_fmt(m['accuracy'], 2)}"
             if p == "none":
-                lo, hi = auc_ci(y, r.scores[p])
+                lo, hi = bootstrap_interval(y, r.scores[p], n=BOOT)
                 cell = f"{_fmt(m['auc'])} [{lo:.2f}, {hi:.2f}] / {_fmt(m['ap'])} / {_fmt(m['accuracy'], 2)}"
             if "fold_auc" in m:
                 cell += f" (folds {m['fold_auc']:.2f}±{m['fold_auc_sd']:.2f})"

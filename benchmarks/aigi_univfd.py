@@ -364,14 +364,14 @@ def _cand(c: tuple) -> str:
 
 
 def _row(model: str, what: str, y: np.ndarray, scores: dict[str, np.ndarray], folds: list | None) -> str:
-    from unmask.metrics import roc_auc
+    from unmask.metrics import bootstrap_interval, roc_auc
 
     cells = []
     for p in PERTS:
         m = ae.summary(y, scores[p])
         cell = f"{m['auc']:.3f} / {m['ap']:.3f} / {m['accuracy']:.2f}"
         if p == "none":
-            lo, hi = ae.auc_ci(y, scores[p])
+            lo, hi = bootstrap_interval(y, scores[p], n=ae.BOOT)
             cell = f"{m['auc']:.3f} [{lo:.2f}, {hi:.2f}] / {m['ap']:.3f} / {m['accuracy']:.2f}"
             if folds is not None:
                 per = [roc_auc(y[f], scores[p][f]) for f in folds]
