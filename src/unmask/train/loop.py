@@ -173,7 +173,7 @@ class Trainer:
         with Progress(transient=True, disable=not self.progress or self.rank > 0) as bar:
             task = bar.add_task(f"epoch {epoch + 1}/{self.cfg.epochs}", total=len(batches))
             for batch in batches:
-                batch = {k: _to(v, self.device) for k, v in batch.items()}
+                batch = {k: _each(lambda t: t.to(self.device), v) for k, v in batch.items()}
                 out = (self.net.rest(batch["trunk"], batch["mask"].shape[2:]) if "trunk" in batch
                        else self.model(batch["image"]))
                 loss = _loss(out, batch, self.cfg.mask_weight, self.cfg.pixel_pos_weight)
@@ -202,7 +202,7 @@ class Trainer:
         self.net.eval()
         for batch in self._batches(k):
             h = self.net.trunk(batch["image"].to(self.device))
-            parts["trunk"].append(tuple(t.half().cpu() for t in h) if isinstance(h, tuple) else h.half().cpu())
+            parts["trunk"].append(_each(lambda t: t.half().cpu(), h))
             parts["mask"].append(batch["mask"].bool())
             parts["has_mask"].append(batch["has_mask"])
             parts["label"].append(batch["label"])
@@ -232,8 +232,7 @@ class Trainer:
         out = []
         for i in range(0, stop, size):
             idx = order[i:i + size]
-            trunk = stored["trunk"]
-            out.append({"trunk": tuple(t[idx].float() for t in trunk) if isinstance(trunk, tuple) else trunk[idx].float(),
+            out.append({"trunk": _each(lambda t, idx=idx: t[idx].float(), stored["trunk"]),
                         "mask": stored["mask"][idx].float(), "has_mask": stored["has_mask"][idx],
                         "label": stored["label"][idx]})
         return out
@@ -324,8 +323,9 @@ class Trainer:
         write_json(card, self.out / "card.json")
 
 
-def _to(value: Any, device: str) -> Any:
-    return tuple(v.to(device) for v in value) if isinstance(value, tuple) else value.to(device)
+def _each(fn: Callable[[Any], Any], value: Any) -> Any:
+    """`fn` of a tensor, or of each tensor of a tuple (a trunk may give several feature maps)."""
+    return tuple(fn(v) for v in value) if isinstance(value, tuple) else fn(value)
 
 
 def _fmt(v: Any) -> str:
