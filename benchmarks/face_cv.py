@@ -177,13 +177,22 @@ def all_items(data: Path) -> list[dict]:
     return list(rows.values())
 
 
+def squares(face, sides: tuple[int, ...]) -> dict[int, np.ndarray]:
+    """A found face's network input at each side: the face detectors' framing (box_scale x its box, from the
+    upright aligned crop; unmask.faces.align.box_square / cut_square)."""
+    from unmask.faces.align import box_square, cut_square
+    from unmask.learned.archs.face_xray import FaceXRay
+
+    square = box_square(face.aligned, face.box, FaceXRay.box_scale)
+    return {side: cut_square(face.crop, square, side) for side in sides}
+
+
 def face_squares(items: list[dict], perturbation: str, sides: tuple[int, ...]
                  ) -> tuple[dict[int, np.ndarray], int]:
     """The network inputs of every item after the perturbation, cut at each side in `sides` from one face
     search (the detector's path), and the number of items where no face was found."""
     from unmask.detectors.face.face_xray import FaceXRayDetector
     from unmask.faces import analyze_faces
-    from unmask.faces.align import box_square, cut_square
     from unmask.perturb import parse
 
     finder = FaceXRayDetector().finder()
@@ -196,11 +205,10 @@ def face_squares(items: list[dict], perturbation: str, sides: tuple[int, ...]
         rgb = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
         found = analyze_faces(rgb, finder)
         missed += not found
+        cut = squares(found[0], sides) if found else {
+            side: np.asarray(Image.fromarray(rgb).resize((side, side), Image.BILINEAR)) for side in sides}
         for side in sides:
-            if found:
-                crops[side].append(cut_square(found[0].crop, box_square(found[0].aligned, found[0].box, 1.1), side))
-            else:
-                crops[side].append(np.asarray(Image.fromarray(rgb).resize((side, side), Image.BILINEAR)))
+            crops[side].append(cut[side])
     return {side: np.stack(c) for side, c in crops.items()}, missed
 
 

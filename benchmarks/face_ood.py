@@ -45,17 +45,18 @@ def photos(data: Path) -> list[tuple[str, np.ndarray]]:
 
 
 def face_squares(images: list[tuple[str, np.ndarray]], sides: tuple[int, ...]) -> tuple[list[str], dict]:
+    """(the image each face came from, {side: the faces' network inputs}) for every face found."""
+    from face_cv import squares
+
     from unmask.faces import analyze_faces
-    from unmask.faces.align import box_square, cut_square
     from unmask.faces.detect import DlibFaceFinder
 
     finder, names, crops = DlibFaceFinder(), [], {s: [] for s in sides}
     for name, rgb in images:
         for face in analyze_faces(rgb, finder):
-            square = box_square(face.aligned, face.box, 1.1)
             names.append(name)
-            for side in sides:
-                crops[side].append(cut_square(face.crop, square, side))
+            for side, crop in squares(face, sides).items():
+                crops[side].append(crop)
     return names, {s: np.stack(c) for s, c in crops.items()}
 
 
