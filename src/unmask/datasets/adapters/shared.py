@@ -2,12 +2,14 @@
 
 The shared folders' READMEs give their columns: casia1 (path,label,manipulation,mask,group), aigi_photos
 (path,label,generator), dfdc_faces (path,label,video,source_video), speech_demos (path,label,system,source),
-weibo_ced (path,label; each path a JSON post) and mediaeval_vmu (devset_image_labels.csv: path,label,
-label_source,event, plus posts.txt). `liar` and `fakenewsnet` live in `text.py` (they read the raw release).
+speech_more (path,label,system,source_repo,commit,language,speaker,corpus,licence,duration_s), weibo_ced
+(path,label; each path a JSON post) and mediaeval_vmu (devset_image_labels.csv: path,label,label_source,event,
+plus posts.txt). `liar` and `fakenewsnet` live in `text.py` (they read the raw release).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections import Counter
 from pathlib import Path
@@ -116,6 +118,10 @@ def dfdc_faces(root: Path) -> Manifest:
     return table(root, group="source_video")
 
 
+# speech_demos' `source` values name the demo pages its README cites
+_DEMO_REPOS = {"vits_demo": "jaywalnut310/vits-demo", "hifigan_demo": "jik876/hifi-gan-demo"}
+
+
 @adapter(
     "speech_demos",
     "audio",
@@ -123,10 +129,43 @@ def dfdc_faces(root: Path) -> Manifest:
     "VITS and HiFi-GAN demo pages, as packed in ../shared/data",
 )
 def speech_demos(root: Path) -> Manifest:
+    """`system` -> generator for fakes; the `source` demo page also as attrs['source_repo'] (the repository it
+    came from), the attribute speech_more uses, so the two folders pool."""
     manifest = table(root)
     for item in manifest:
         if item.label == "fake" and "system" in item.attrs:
             item.attrs.setdefault("generator", item.attrs["system"])
+        if item.attrs.get("source"):
+            item.attrs.setdefault("source_repo", _DEMO_REPOS.get(item.attrs["source"], item.attrs["source"]))
+    return manifest
+
+
+@adapter(
+    "speech_more",
+    "audio",
+    "../shared/data/speech_more: manifest.csv (path,label,system,source_repo,commit,language,speaker,corpus,"
+    "licence,duration_s)",
+    "public TTS / vocoder / voice-conversion demo repositories on GitHub, as packed in ../shared/data",
+)
+def speech_more(root: Path) -> Manifest:
+    """group = source_repo: a vocoder demo holds a real recording and its resyntheses (same words, same
+    speaker), so a repository stays in one fold. Fakes get generator = system (real clips have system
+    bona_fide); speaker, corpus, language, source_repo, commit and licence stay in attrs, duration_s as a
+    number."""
+    manifest = table(root)
+    for item in manifest:
+        repo = item.attrs.get("source_repo")
+        if not repo:
+            raise ManifestError(
+                f"{root}: {item.path} has no source_repo: not the speech_more layout "
+                "(manifest.csv with path,label,system,source_repo,...)"
+            )
+        item.group = repo
+        if item.label == "fake" and item.attrs.get("system"):
+            item.attrs.setdefault("generator", item.attrs["system"])
+        if "duration_s" in item.attrs:
+            with contextlib.suppress(ValueError):
+                item.attrs["duration_s"] = float(item.attrs["duration_s"])
     return manifest
 
 
