@@ -12,7 +12,7 @@ import pytest
 
 import unmask
 from clips import face_frame, mp4, swap_clip
-from unmask.detectors.face._timeline import segments
+from unmask.detectors.segments import segments
 from unmask.report.html import render_html
 
 pytest.importorskip("dlib")

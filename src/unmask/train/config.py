@@ -21,7 +21,7 @@ class ConfigError(UnmaskError, ValueError):
 
 # Keys added after models were shipped, with their defaults: left out of the digest at their default, so a
 # config that does not use them keeps the digest its shipped model's card records.
-LATER_KEYS = {"pretrained": False, "trunk_passes": 0, "export_dtype": "float32"}
+LATER_KEYS = {"pretrained": False, "trunk_passes": 0, "export_dtype": "float32", "modality": "image"}
 
 
 @dataclass
@@ -47,6 +47,7 @@ class TrainConfig:
     pretrained: bool = False
     trunk_passes: int = 0
     export_dtype: str = "float32"
+    modality: str = "image"
     source: str | None = None
     folder: str = "."
 
@@ -102,6 +103,8 @@ def parse_config(data: Any, where: str = "config", folder: Path | None = None) -
         raise ConfigError(f"{where}: 'trunk_passes' must be 0 (no trunk cache) or a positive integer")
     if cfg.export_dtype not in ("float32", "float16"):
         raise ConfigError(f"{where}: 'export_dtype' must be float32 or float16, not {cfg.export_dtype!r}")
+    if cfg.modality not in ("image", "audio"):
+        raise ConfigError(f"{where}: 'modality' must be image (unmask.train.loop) or audio (unmask.train.audio)")
     if not isinstance(cfg.pretrained, bool):
         raise ConfigError(f"{where}: 'pretrained' must be true or false")
     return cfg

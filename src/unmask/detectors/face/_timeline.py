@@ -1,9 +1,7 @@
 """Per-track video results: frame scores -> track score, suspicious segments, thumbnail.
 
-The track score is the mean of its frame probabilities (the DeepfakeBench video-level convention). A segment
-is a run of consecutive sampled frames at or above the threshold; it spans from halfway to the previous
-sample to halfway to the next one (the first and last samples extend half a sampling step), so segments of
-neighbouring runs never overlap and a single flagged frame still has a width. What both face detectors
+The track score is the mean of its frame probabilities (the DeepfakeBench video-level convention); its
+segments are the runs of frames at or above the threshold (unmask.detectors.segments). What both face detectors
 share when they turn per-frame scores into evidence (it lived in unmask.faces, which sits below the detectors
 and so cannot build their evidence types).
 """
@@ -17,32 +15,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PIL import Image
 
-from ..evidence import SegmentModel, TrackModel
+from ..evidence import TrackModel
+from ..segments import THRESHOLD, segments
 
 if TYPE_CHECKING:
     from ...faces.video import Track
 
-THRESHOLD = 0.5
-
-
-def segments(times: list[float], scores: list[float], threshold: float = THRESHOLD,
-             duration: float | None = None) -> list[SegmentModel]:
-    """Runs of `scores` >= threshold as time segments (see the module docstring), score = the run's mean."""
-    t = np.asarray(times, np.float64)
-    if len(t) == 0:
-        return []
-    step = float(np.median(np.diff(t))) if len(t) > 1 else 0.0
-    edges = np.concatenate([[t[0] - step / 2], (t[1:] + t[:-1]) / 2, [t[-1] + step / 2]])
-    edges = np.clip(edges, 0.0, duration if duration else np.inf)
-    out, start = [], None
-    for i, s in enumerate([*scores, -np.inf]):
-        if s >= threshold and start is None:
-            start = i
-        elif s < threshold and start is not None:
-            out.append(SegmentModel(start_s=float(edges[start]), end_s=float(edges[i]),
-                                    score=float(np.mean(scores[start:i])), label="face"))
-            start = None
-    return out
 
 
 def thumbnail(crop: np.ndarray, side: int = 96) -> str:
@@ -60,5 +38,5 @@ def track_result(track: Track, scores: list[float], duration: float | None = Non
     worst = points[int(np.argmax(scores))][1]
     return TrackModel(id=track.id, score=float(np.mean(scores)), times=[t for t, _ in points],
                       frame_scores=scores, boxes=[tuple(float(v) for v in r.box) for _, r in points],
-                      segments=segments([t for t, _ in points], scores, THRESHOLD, duration),
+                      segments=segments([t for t, _ in points], scores, THRESHOLD, duration, "face"),
                       flags=sorted({flag for _, r in points for flag in r.flags}), thumbnail=thumbnail(worst.crop))

@@ -1,0 +1,130 @@
+"""Per-window scoring of any length of audio into a score track and segments, with bounded memory.
+
+A detector supplies a `FrameModel`: frame features for a block of 16 kHz mono audio (`features`, one row per
+`frame_s` seconds) and a logit for the frames of one window (`logit`). The audio is decoded in blocks
+(unmask.audio.signal), each block's features are computed once, and windows of `window_s` every `hop_s`
+are scored from them; frames are kept only as long as a window still needs them. Windows where the energy
+VAD finds less than `MIN_ACTIVE` of sound are skipped and counted, not scored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from math import lcm
+from typing import Protocol
+
+import numpy as np
+
+from . import vad
+from .signal import RATE
+
+WINDOW_S = 2.0
+HOP_S = 0.5
+MIN_ACTIVE = 0.3
+MIN_CLIP_S = 0.5  # shorter audio is not scored
+
+
+class FrameModel(Protocol):
+    frame_s: float
+
+    def features(self, x: np.ndarray) -> np.ndarray: ...
+
+    def logit(self, frames: np.ndarray) -> float: ...
+
+
+@dataclass
+class ScoreTrack:
+    """Native output of a windowed audio detector: each window's start (s), logit (NaN when skipped for
+    silence) and share of active frames, the window length, and the audio's duration."""
+
+    starts: np.ndarray
+    logits: np.ndarray
+    active: np.ndarray
+    window_s: float
+    duration_s: float
+    details: dict = field(default_factory=dict)
+
+    @property
+    def scored(self) -> np.ndarray:
+        return ~np.isnan(self.logits)
+
+    def probabilities(self) -> np.ndarray:
+        return 1.0 / (1.0 + np.exp(-self.logits))
+
+
+def score_track(blocks: Iterable[np.ndarray], model: FrameModel, window_s: float = WINDOW_S,
+                hop_s: float = HOP_S) -> ScoreTrack:
+    """Score every window of the audio in `blocks` (16 kHz mono, in order) with `model`."""
+    per_s = 1.0 / model.frame_s
+    feats: list[np.ndarray] = []  # frame features not yet dropped, from frame index `first`
+    acts: list[np.ndarray] = []  # VAD per 10 ms, from index `first_vad`
+    first = first_vad = 0
+    starts, logits, active = [], [], []
+    samples = 0
+    next_start = 0.0
+    for x in _on_grid(blocks, lcm(round(model.frame_s * RATE), vad.HOP)):
+        before, samples = samples, samples + x.size
+        # rows pinned to the timeline (a block's frame count is rounded from the running total) so that no
+        # drift accumulates over a long file
+        feats.append(_fit(np.asarray(model.features(x)), _count(samples, per_s) - _count(before, per_s)))
+        acts.append(_fit(vad.active(x), _count(samples, 100.0) - _count(before, 100.0)))
+        have_s = samples / RATE
+        while next_start + window_s <= have_s:
+            first, first_vad = _score(model, feats, acts, first, first_vad, next_start, window_s, per_s,
+                                      starts, logits, active)
+            next_start += hop_s
+    duration = samples / RATE
+    if not starts and duration >= MIN_CLIP_S:  # a clip shorter than one window is scored whole
+        _score(model, feats, acts, first, first_vad, 0.0, duration, per_s, starts, logits, active)
+    elif starts and next_start < duration - window_s / 2:  # the tail a hop does not reach
+        _score(model, feats, acts, first, first_vad, duration - window_s, window_s, per_s, starts, logits, active)
+    return ScoreTrack(np.array(starts), np.array(logits, float), np.array(active), min(window_s, duration),
+                      duration)
+
+
+def _score(model: FrameModel, feats: list[np.ndarray], acts: list[np.ndarray], first: int, first_vad: int,
+           start: float, length: float, per_s: float, starts: list, logits: list, active: list
+           ) -> tuple[int, int]:
+    """Score one window, append its results, and drop the frames no later window needs."""
+    all_feats, all_acts = _joined(feats), _joined(acts)
+    lo, hi = round(start * per_s) - first, round((start + length) * per_s) - first
+    vlo, vhi = round(start * 100) - first_vad, round((start + length) * 100) - first_vad
+    frames, on = all_feats[max(lo, 0):hi], all_acts[max(vlo, 0):vhi]
+    share = float(on.mean()) if on.size else 0.0
+    starts.append(start)
+    active.append(share)
+    logits.append(model.logit(frames) if share >= MIN_ACTIVE and len(frames) else np.nan)
+    # keep from the next window's start on (windows advance; the tail window may reach back one window)
+    keep, keep_vad = max(lo, 0), max(vlo, 0)
+    feats[:], acts[:] = [all_feats[keep:]], [all_acts[keep_vad:]]
+    return first + keep, first_vad + keep_vad
+
+
+def _on_grid(blocks: Iterable[np.ndarray], step: int) -> Iterator[np.ndarray]:
+    """The blocks re-cut to whole multiples of `step` samples (the last one excepted), so that every block
+    starts on the frame grid of the model and of the VAD."""
+    carry = np.zeros(0, np.float32)
+    for x in blocks:
+        x = np.concatenate([carry, x]) if carry.size else x
+        cut = x.size - x.size % step
+        carry = x[cut:]
+        if cut:
+            yield x[:cut]
+    if carry.size:
+        yield carry
+
+
+def _count(samples: int, per_s: float) -> int:
+    return round(samples * per_s / RATE)
+
+
+def _fit(rows: np.ndarray, n: int) -> np.ndarray:
+    """`rows` trimmed, or padded by repeating its last row, to exactly `n` rows."""
+    if len(rows) >= n or not len(rows):
+        return rows[:n]
+    return np.concatenate([rows, np.repeat(rows[-1:], n - len(rows), axis=0)])
+
+
+def _joined(parts: list[np.ndarray]) -> np.ndarray:
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
