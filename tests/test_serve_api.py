@@ -212,6 +212,44 @@ def test_report_html_is_the_project_renderer(client: TestClient) -> None:
     assert r.headers["x-content-type-options"] == "nosniff"
 
 
+def audio_bytes(fmt: str, seconds: float = 3.0) -> bytes:
+    """A tone with a pause, encoded by soundfile (fmt: WAV, FLAC, OGG, MP3)."""
+    sf = pytest.importorskip("soundfile")
+    t = np.arange(round(seconds * 16000)) / 16000
+    x = (0.3 * np.sin(2 * np.pi * 440 * t) * (t % 1.0 < 0.7)).astype(np.float32)
+    buf = io.BytesIO()
+    sf.write(buf, x, 16000, format=fmt)
+    return buf.getvalue()
+
+
+def test_audio_uploads_are_analysed_and_their_page_shows_the_sound(client: TestClient) -> None:
+    jobs = {}
+    for fmt in ("FLAC", "WAV", "OGG", "MP3"):
+        name = f"voice.{fmt.lower()}"
+        r = client.post("/v1/analyses", params={"wait": "true"}, files={"file": (name, audio_bytes(fmt))})
+        jobs[fmt] = job = r.json()
+        assert r.status_code == 200 and job["status"] == "done" and job["media_type"] == "audio", job
+        assert job["report"]["media"]["format"] == fmt.lower() and job["report"]["media"]["duration_s"] > 2.9
+    job = jobs["FLAC"]
+    assert set(job["links"]) == {"self", "report_html", "media"}
+    picture = client.get(f"/v1/analyses/{job['id']}/artifacts/spectrogram.png")
+    assert picture.status_code == 200 and picture.headers["content-type"] == "image/png"
+    with Image.open(io.BytesIO(picture.content)) as im:
+        assert im.size == (900, 160) and im.mode == "RGB"
+    page = client.get(job["links"]["report_html"]).text
+    section = page[page.index("<h3>Speech over time</h3>"):]
+    assert '<img class="spectrogram" src="data:image/jpeg;base64,' in section
+    assert '<div class="axis"><span>0:00.0</span><span>0:03.0</span></div>' in section
+    for entry in job["report"]["evidence"]:  # a shipped speech detector adds its lane under the picture
+        if entry["details"].get("window_scores"):
+            assert f'aria-label="window scores of {entry["detector"]}"' in section and entry["summary"] in section
+    assert client.delete(f"/v1/analyses/{job['id']}").status_code == 204
+    assert client.get(f"/v1/analyses/{job['id']}/artifacts/spectrogram.png").status_code == 404
+    assert 'class="spectrogram"' not in client.get(job["links"]["report_html"]).text
+    image = client.post("/v1/analyses", params={"wait": "true"}, files={"file": ("still.jpg", jpeg(19))}).json()
+    assert client.get(f"/v1/analyses/{image['id']}/artifacts/spectrogram.png").status_code == 404
+
+
 def test_hostile_file_name_and_exif_are_escaped(client: TestClient) -> None:
     name = "<img src=x onerror=alert(1)>.jpg"
     data = jpeg(7, exif={0x0131: HOSTILE, 0x010F: "<b>Evil</b>"})

@@ -361,6 +361,75 @@ def test_face_tracks_render(server, page):
     assert found["none"] is None
 
 
+def _speech_report() -> dict:
+    """An audio report with one speech detector: 17 windows of 2 s every 0.5 s, windows 5 and 6 too quiet to
+    judge, windows 7-9 above 0.5 (one flagged stretch, 4.25-6.25 s)."""
+    scores = [0.1] * 5 + [None, None] + [0.8, 0.9, 0.85] + [0.2] * 7
+    seg = SegmentModel(start_s=4.25, end_s=6.25, score=0.85, label="synthetic speech")
+    entry = EvidenceEntry(detector="lfcc_gmm", score=0.85, summary="The voice shows signs (probability 0.85).",
+                          segments=[seg], details={"window_s": 2.0, "hop_s": 0.5, "window_scores": scores,
+                                                   "window_starts": [0.5 * i for i in range(17)]})
+    return Report(media=MediaInfo(kind="audio", duration_s=10.0), evidence=[entry],
+                  verdict=Verdict(label="ai-generated", probability=0.85, calibrated=False)).to_dict()
+
+
+def test_speech_section_renders(server, page):
+    page.goto(server + "/")
+    found = page.evaluate("""async (report) => {
+        const { speechSection } = await import('/static/timeline.js');
+        const host = document.createElement('div');
+        document.body.append(host);
+        host.append(speechSection(report, '/static/no-such-picture.png'));
+        const other = speechSection({ media: {}, evidence: [] }, '/static/no-such-picture.png');
+        host.append(other);
+        await new Promise((r) => setTimeout(r, 300));  // both pictures fail to load
+        const cells = [...host.querySelectorAll('.speech-lane .timeline.frames .cell')];
+        return { heading: host.querySelector('h3').textContent, line: host.querySelector('.speech-line').textContent,
+                 labels: cells.map((c) => c.getAttribute('aria-label')), lefts: cells.map((c) => c.style.left),
+                 colours: cells.map((c) => c.style.background),
+                 marks: [...host.querySelectorAll('.track-marks span')].map((m) => [m.style.left, m.style.width]),
+                 finding: host.querySelector('.finding').textContent,
+                 axis: host.querySelector('.speech .axis').textContent, imgs: host.querySelectorAll('img').length,
+                 sections: host.querySelectorAll('section').length,
+                 none: speechSection({ evidence: [{ detector: 'x', details: { window_starts: [] } }] }, null),
+                 hour: (() => {  // an hour of windows: merged into 400 cells showing their highest score
+                     const long = structuredClone(report);
+                     Object.assign(long.media, { duration_s: 3600 });
+                     const d = long.evidence[0].details;
+                     d.window_starts = Array.from({ length: 7197 }, (_, i) => 0.5 * i);
+                     d.window_scores = d.window_starts.map((_, i) => (i === 3000 ? 0.95 : 0.1));
+                     const lane = speechSection(long, null).querySelectorAll('.cell');
+                     return { cells: lane.length, top: [...lane].filter((c) => c.title.endsWith('highest 95%')).length };
+                 })() };
+    }""", _speech_report())
+    assert found["heading"] == "Speech over time"
+    assert found["line"] == "score 85% · flagged: 0:04.2–0:06.2 (85%)"
+    assert len(found["labels"]) == 17 and found["lefts"][0] == "7.5%"
+    assert found["labels"][0] == "0:00.8–0:01.2: 10%" and found["labels"][5].endswith("too quiet to judge")
+    assert found["colours"][5] == "rgb(200, 204, 212)" and found["labels"][8].endswith(": 90%")
+    assert found["marks"] == [["42.5%", "20%"]]
+    assert found["finding"] == "The voice shows signs (probability 0.85)." and found["axis"] == "0:00.00:10.0"
+    assert found["imgs"] == 0 and found["sections"] == 1  # a picture that fails leaves the lanes, or nothing
+    assert found["none"] is None
+    assert found["hour"] == {"cells": 400, "top": 1}
+
+
+def test_an_uploaded_flac_shows_its_spectrogram(server, page):
+    sf = pytest.importorskip("soundfile")
+    t = np.arange(3 * 16000) / 16000
+    buf = io.BytesIO()
+    sf.write(buf, (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32), 16000, format="FLAC")
+    page.goto(server + "/")
+    shot.upload_and_wait(page, [{"name": "voice.flac", "mimeType": "audio/flac", "buffer": buf.getvalue()}])
+    result = page.locator("#result-body")
+    result.locator("h2", has_text="voice.flac").wait_for()
+    result.locator("section.speech h3", has_text="Speech over time").wait_for()
+    picture = result.locator("section.speech img.spectrogram")
+    page.wait_for_function("() => document.querySelector('#result-body img.spectrogram')?.naturalWidth > 0")
+    assert picture.evaluate("img => [img.naturalWidth, img.naturalHeight]") == [900, 160]
+    assert result.locator("section.speech .axis").inner_text().replace("\n", " ").split() == ["0:00.0", "0:03.0"]
+
+
 def _count_on_page(page, text: str) -> int:
     """How many times `text` appears in the page's visible text."""
     return page.evaluate("(t) => document.body.innerText.split(t).length - 1", text)

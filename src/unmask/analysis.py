@@ -23,6 +23,7 @@ from .errors import NotApplicable, UnmaskError
 from .limits import DEFAULT_LIMITS, Limits
 from .media import ImageMedia, Media, PostMedia, load
 from .report.model import ArtifactRef, ErrorEntry, EvidenceEntry, MediaInfo, Report
+from .report.spectrogram import PREVIEW_KEY, audio_picture, speech_entries
 from .verdict import VerdictModel, fuse
 from .verdict import resolve as resolve_verdict_models
 
@@ -37,20 +38,23 @@ class Analyzer:
                  registry: Registry | None = None, limits: Limits = DEFAULT_LIMITS,
                  skip_uninstalled: bool = False,
                  options: Mapping[str, Mapping[str, Any]] | None = None,
-                 calibrations: Mapping[str, Any] | None = None, verdict_model: Any = None) -> None:
+                 calibrations: Mapping[str, Any] | None = None, verdict_model: Any = None,
+                 spectrograms: bool = True) -> None:
         """`detectors` names an explicit list (else the profile's); `skip_uninstalled` drops profile
         detectors whose optional dependencies are missing instead of reporting that on every file;
         `options` maps a detector name to keyword arguments for its constructor (e.g. C2PA trust anchors);
         `calibrations` maps a detector name to a calibration file or `Calibration` (None: none), else the
         packaged one is used if any (see unmask.calibration); `verdict_model` chooses the verdict model: None =
         the profile's packaged one per modality if shipped, a path or `VerdictModel` = that model, "none" or
-        False = the fallback rule (see unmask.verdict)."""
+        False = the fallback rule (see unmask.verdict); `spectrograms` draws the sound of audio files (and of
+        videos with speech evidence) as a preview for the HTML report (False when nothing renders one)."""
         self.registry = registry or Registry.default()
         self.options = {name: dict(kw) for name, kw in (options or {}).items()}
         for name in self.options:
             self.registry.get(name)  # an unknown name fails here, with a suggestion
         self.profile = profile
         self.limits = limits
+        self.spectrograms = spectrograms
         self.explicit = detectors is not None
         if detectors is not None:
             classes = [self.registry.get(n) for n in detectors]
@@ -91,6 +95,10 @@ class Analyzer:
             if isinstance(sub, ImageMedia):
                 report.previews[part] = sub.rgb
             self._run_all(sub, part, report)
+        if self.spectrograms and (media.kind == "audio" or (media.kind == "video" and speech_entries(report))):
+            picture = audio_picture(media)  # None when the sound does not decode: no picture, no error
+            if picture is not None:
+                report.previews[PREVIEW_KEY] = picture
         report.errors += [ErrorEntry(code="calibration_ignored", message=msg, fatal=False, detector=name)
                           for name, msg in self._calibration_notes.items()
                           if any(e.detector == name for e in report.evidence)]

@@ -267,7 +267,8 @@ def _build(settings: Settings) -> Analyzer:
     return Analyzer(profile=settings.profile, detectors=settings.detectors, limits=settings.limits,
                     skip_uninstalled=settings.skip_uninstalled,
                     options={name: dict(kw) for name, kw in settings.options},
-                    calibrations=dict(settings.calibrations) or None, verdict_model=settings.verdict_model)
+                    calibrations=dict(settings.calibrations) or None, verdict_model=settings.verdict_model,
+                    spectrograms=settings.keep_arrays)
 
 
 def analyze_item(item: Item, settings: Settings, analyzer: Analyzer | None = None) -> Report:

@@ -11,7 +11,7 @@ import base64
 import io
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -20,14 +20,19 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from PIL import Image
 
 from .._version import __version__
+from ..detectors.evidence import SegmentModel
 from ..detectors.wording import NONE_AT
 from .artifacts import resize_map
 from .model import EvidenceEntry, Report
 from .names import display_names
+from .spectrogram import PREVIEW_KEY, clock, speech_entries
 from .words import verdict_words
 
 PREVIEW_SIDE = 720
 MAX_ITEMS = 1000
+MAX_CELLS = 400  # cells per score lane; longer tracks show each stretch's highest score
+
+
 def _data_uri(im: Image.Image, fmt: str = "PNG") -> str:
     buf = io.BytesIO()
     im.save(buf, format=fmt, **({"quality": 85} if fmt == "JPEG" else {"optimize": True}))
@@ -82,7 +87,7 @@ def _overlays(report: Report, part: str | None, size: tuple[int, int]) -> list[d
 def _parts(report: Report, idx: int) -> list[dict[str, Any]]:
     """One entry per analysed image (the media itself, or a post's images) with its map overlays."""
     parts = []
-    for n, (part, rgb) in enumerate(report.previews.items()):
+    for n, (part, rgb) in enumerate((p, rgb) for p, rgb in report.previews.items() if p != PREVIEW_KEY):
         h, w = rgb.shape[:2]
         pw, ph = _preview_size(w, h)
         base = _data_uri(Image.fromarray(rgb).resize((pw, ph), Image.Resampling.BILINEAR), "JPEG")
@@ -91,6 +96,35 @@ def _parts(report: Report, idx: int) -> list[dict[str, Any]]:
                       "primary": [o for o in overlays if o["primary"]],
                       "secondary": [o for o in overlays if not o["primary"]]})
     return parts
+
+
+def _fill(score: float | None) -> str:
+    """Green (0, looks real) to red (1, looks forged); gray for no score."""
+    return "#c8ccd4" if score is None else f"hsl({120 * (1 - score):.0f}, 65%, 45%)"
+
+
+def _lane(times: Sequence[float], scores: Sequence[float | None], step: float, span: float,
+          when: Callable[[float, float], str]) -> list[dict[str, Any]]:
+    """Coloured cells, one per sample starting at `times` and `step` long, in percent of `span`, each titled
+    `when(start, length)` and its score; past MAX_CELLS samples, neighbours are merged into MAX_CELLS cells
+    showing their highest score."""
+    merged = len(times) > MAX_CELLS
+    if merged:
+        width = span / MAX_CELLS
+        top: dict[int, float | None] = {}
+        for t, s in zip(times, scores, strict=True):
+            k = min(max(int(t / width), 0), MAX_CELLS - 1)
+            top[k] = max((v for v in (top.get(k), s) if v is not None), default=None)
+        times, scores, step = [k * width for k in top], list(top.values()), width
+    return [{"x": round(100 * t / span, 3), "w": round(max(100 * step / span * 0.9, 0.3), 3), "fill": _fill(s),
+             "title": f"{when(t, step)}: " + ("too quiet to judge" if s is None else
+                                              f"{'highest ' if merged else ''}{s:.0%}")}
+            for t, s in zip(times, scores, strict=True)]
+
+
+def _bars(segments: Sequence[SegmentModel], span: float) -> list[dict[str, float]]:
+    return [{"x": round(100 * g.start_s / span, 3), "w": round(100 * (g.end_s - g.start_s) / span, 3)}
+            for g in segments]
 
 
 def _timelines(report: Report) -> list[dict[str, Any]]:
@@ -105,15 +139,36 @@ def _timelines(report: Report) -> list[dict[str, Any]]:
         tracks = []
         for tr in entry.tracks:
             step = float(np.median(np.diff(tr.times))) if len(tr.times) > 1 else span / 32
-            cells = [{"x": round(100 * t / span, 3), "w": round(max(100 * step / span * 0.9, 0.3), 3),
-                      "fill": f"hsl({120 * (1 - s):.0f}, 65%, 45%)", "t": t, "score": s}
-                     for t, s in zip(tr.times, tr.frame_scores, strict=True)]
-            bars = [{"x": round(100 * g.start_s / span, 3), "w": round(100 * (g.end_s - g.start_s) / span, 3)}
-                    for g in tr.segments]
             tracks.append({**tr.model_dump(include={"id", "score", "segments", "flags", "thumbnail"}),
-                           "start": tr.times[0], "end": tr.times[-1], "cells": cells, "bars": bars})
+                           "start": tr.times[0], "end": tr.times[-1], "bars": _bars(tr.segments, span),
+                           "cells": _lane(tr.times, tr.frame_scores, step, span, lambda t, _: f"{t:.2f} s")})
         out.append({"detector": entry.detector, "duration": span, "tracks": tracks})
     return out
+
+
+def _speech(report: Report) -> dict[str, Any] | None:
+    """The sound as a spectrogram (when the analysis drew one) over a lane per speech detector: a cell per
+    window (at its centre, one hop wide) from green to red, bars for the flagged segments, times as m:ss.s."""
+    entries = speech_entries(report)
+    picture = report.previews.get(PREVIEW_KEY)
+    if not entries and picture is None:
+        return None
+    ends = [s + float(e.details.get("window_s") or 0.0) for e in entries for s in e.details["window_starts"]]
+    span = report.media.duration_s or max(ends, default=0.0) or 1.0
+    lanes = []
+    for entry in entries:
+        d = entry.details
+        starts = [float(t) for t in d["window_starts"]]
+        hop = float(d.get("hop_s") or (starts[1] - starts[0] if len(starts) > 1 else d.get("window_s") or 1.0))
+        lefts = [t + float(d.get("window_s") or hop) / 2 - hop / 2 for t in starts]
+        lanes.append({"detector": entry.detector, "part": entry.part, "score": entry.score,
+                      "summary": entry.summary, "bars": _bars(entry.segments, span),
+                      "segments": [{"start": clock(g.start_s), "end": clock(g.end_s), "score": g.score}
+                                   for g in entry.segments],
+                      "cells": _lane(lefts, d["window_scores"], hop, span,
+                                     lambda t, w: f"{clock(t)}–{clock(t + w)}")})
+    uri = _data_uri(Image.fromarray(picture), "JPEG") if picture is not None else None
+    return {"picture": uri, "start": clock(0.0), "end": clock(span), "lanes": lanes}
 
 
 def _meta(report: Report) -> str:
@@ -175,7 +230,7 @@ class HtmlWriter:
         headline = words["headline"]
         context = {"r": report, "idx": idx, "name": _name(report), "meta": _meta(report),
                    "headline": headline, "explain": words["explanation"], "parts": _parts(report, idx),
-                   "timelines": _timelines(report),
+                   "timelines": _timelines(report), "speech": _speech(report),
                    "scored": report.verdict is not None and report.verdict.probability is not None,
                    "prob_note": words["probability_note"], "operating": words["operating_point"]}
         self._write(self.macros.item(context))

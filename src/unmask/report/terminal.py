@@ -14,12 +14,14 @@ from rich.text import Text
 
 from .model import Report
 from .names import display_names
+from .spectrogram import clock, speech_entries
 from .words import describe_operating_point, probability_note
 
 STYLES = {"authentic": "green", "inconclusive": "yellow", "manipulated": "bold red", "ai-generated": "bold magenta",
           "no-opinion": "dim"}
 MAX_FACTS = 3
 MAX_POINTS = 3  # distinct operating points listed under the table
+MAX_SEGMENTS = 4  # flagged speech stretches listed per detector
 
 
 def _facts(report: Report) -> str:
@@ -30,11 +32,25 @@ def _facts(report: Report) -> str:
     return "; ".join(claims[:MAX_FACTS]) + more
 
 
+def _speech(report: Report) -> list[tuple[str, str]]:
+    """(detector, its flagged stretches as 'm:ss.s-m:ss.s (score)') per speech detector that flagged any."""
+    out = []
+    for entry in speech_entries(report):
+        spans = [f"{clock(g.start_s)}–{clock(g.end_s)} ({g.score:.0%})" for g in entry.segments]
+        more = f" (+{len(spans) - MAX_SEGMENTS} more)" if len(spans) > MAX_SEGMENTS else ""
+        if spans:
+            out.append((entry.detector, ", ".join(spans[:MAX_SEGMENTS]) + more))
+    return out
+
+
 def _reason_cell(report: Report) -> Text:
     cell = Text(report.top_reason())
     if _facts(report):
         cell.append("\nfacts: ", style="bold cyan")
         cell.append(_facts(report), style="cyan")
+    for detector, spans in _speech(report):
+        cell.append(f"\nspeech flagged by {detector}: ", style="bold magenta")
+        cell.append(spans, style="magenta")
     return cell
 
 

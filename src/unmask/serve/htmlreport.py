@@ -3,6 +3,7 @@ names and metadata from hostile files appear as text) from the stored report, ma
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -10,7 +11,7 @@ import numpy as np
 from ..errors import UnmaskError
 from .files import write_atomic
 from .store import attachments_of
-from .worker import artifact_file
+from .worker import SPECTROGRAM, artifact_file
 
 if TYPE_CHECKING:
     from .service import Service
@@ -33,11 +34,26 @@ def _preview(service: Service, sha256: str) -> np.ndarray | None:
     return media.rgb if isinstance(media, ImageMedia) else None
 
 
+def _spectrogram(folder: Path) -> np.ndarray | None:
+    """The worker's picture of the sound (a PNG it wrote itself), if there is one."""
+    from PIL import Image
+
+    path = folder / SPECTROGRAM
+    if not path.is_file():
+        return None
+    try:
+        with Image.open(path) as im:
+            return np.asarray(im.convert("RGB"))
+    except OSError:
+        return None
+
+
 def render(service: Service, job: dict[str, Any]) -> str:
     """The page for a done job; maps and images are left out once the job's upload was deleted."""
     from ..report.artifacts import read_heatmap, read_mask
     from ..report.html import render_html
     from ..report.model import Report
+    from ..report.spectrogram import PREVIEW_KEY
 
     report = Report.model_validate(service.report_of(job))
     if not job["deleted"]:
@@ -52,6 +68,9 @@ def render(service: Service, job: dict[str, Any]) -> str:
             rgb = _preview(service, sha) if report.media.kind in ("image", "post") else None
             if rgb is not None:
                 report.previews[part] = rgb
+        picture = _spectrogram(folder) if report.media.kind in ("audio", "video") else None
+        if picture is not None:
+            report.previews[PREVIEW_KEY] = picture
     return render_html([report], title="unmask report")
 
 

@@ -26,6 +26,7 @@ from .pool import WorkerPool
 from .settings import ServeSettings
 from .store import JobStore, attachments_json, attachments_of
 from .worker import (
+    SPECTROGRAM,
     WorkerDied,
     WorkerProcess,
     WorkerStopped,
@@ -39,8 +40,9 @@ log = logging.getLogger("unmask.serve")
 
 
 def report_artifacts(report: dict[str, Any]) -> list[str]:
-    """The artifact file names a report refers to (heatmaps and masks of its evidence entries)."""
-    names = []
+    """The artifact file names a report refers to (heatmaps and masks of its evidence entries), and for audio
+    and video the spectrogram of the sound (present when the analysis could draw one)."""
+    names = [SPECTROGRAM] if (report.get("media") or {}).get("kind") in ("audio", "video") else []
     for entry in report.get("evidence", []):
         for kind in ("heatmap", "mask"):
             ref = entry.get(kind)

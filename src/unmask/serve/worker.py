@@ -24,6 +24,7 @@ from ..limits import Limits
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._\[\]-]+")
 INPUT_NAME = "upload"
+SPECTROGRAM = "spectrogram.png"  # the sound of an audio or video upload, beside its map PNGs
 _PR_SET_PDEATHSIG = 1
 
 
@@ -122,6 +123,7 @@ def run_job(spec: dict[str, Any], analyzers: dict[str, Any], limits: Limits) -> 
                                                 code="internal_error"), spec["profile"], limits)
     out.mkdir(parents=True)
     _write_maps(report, out)
+    _write_spectrogram(report, out)
     report.media.path = None  # the server's file name means nothing to a client; the job sets its own
     report.drop_arrays()
     _write_synced(out / "report.json", report.to_json().encode("utf-8"))
@@ -146,6 +148,21 @@ def _write_maps(report: Any, out: Path) -> None:
         for folder in (out / "maps").iterdir():
             folder.rmdir()
         (out / "maps").rmdir()
+
+
+def _write_spectrogram(report: Any, out: Path) -> None:
+    """The analysis's picture of the sound (unmask.report.spectrogram), when it drew one, as a PNG."""
+    import io
+
+    from PIL import Image
+
+    from ..report.spectrogram import PREVIEW_KEY
+
+    picture = report.previews.get(PREVIEW_KEY)
+    if picture is not None:
+        buf = io.BytesIO()
+        Image.fromarray(picture).save(buf, "PNG", compress_level=1)
+        _write_synced(out / SPECTROGRAM, buf.getvalue())
 
 
 def _write_synced(path: Path, data: bytes) -> None:

@@ -43,6 +43,14 @@ export function seconds(value) {
   return value < 10 ? `${value.toFixed(2)} s` : `${value.toFixed(1)} s`;
 }
 
+/** Seconds as m:ss.s ("1:15.2"), rounded like the Python report (unmask.report.spectrogram.clock). */
+export function clock(value) {
+  const x = Math.max(value, 0) * 10;
+  let tenths = Math.round(x);
+  if (tenths - x === 0.5 && tenths % 2) tenths -= 1;  // exact ties go to even, as Python's round()
+  return `${Math.floor(tenths / 600)}:${((tenths % 600) / 10).toFixed(1).padStart(4, "0")}`;
+}
+
 /**
  * A local date-time for a timestamp from the server: an ISO string or seconds since the epoch (shown as
  * given when it cannot be parsed).

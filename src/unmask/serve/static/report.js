@@ -4,7 +4,7 @@
 import { el, pct, scoreBar, seconds, when } from "./dom.js";
 import { overlayViewer } from "./overlay.js";
 import { spansSection } from "./spans.js";
-import { timelineSection, tracksSection } from "./timeline.js";
+import { speechEntries, speechSection, timelineSection, tracksSection } from "./timeline.js";
 
 // The verdict's words come from the server (job.words, made by unmask.report.words like the terminal's and the
 // HTML report's); a detector's band from its evidence (details.band, unmask.detectors.wording).
@@ -140,6 +140,11 @@ export async function renderJob(api, job, idPrefix) {
   const kind = report?.media?.kind;
   const canShowMedia = !job.deleted && job.links?.media && ["image", "video", "audio"].includes(kind);
   const mediaUrl = canShowMedia ? await api.resourceUrl(job.links.media).catch(() => null) : null;
+  const self = job.links?.self ?? `v1/analyses/${encodeURIComponent(job.id)}`;
+  // the worker draws the sound of audio files, and of videos with speech evidence (unmask.analysis)
+  const drawn = kind === "audio" || (kind === "video" && speechEntries(report ?? {}).length > 0);
+  const spectrogramUrl = report && !job.deleted && drawn
+    ? await api.resourceUrl(`${self}/artifacts/spectrogram.png`).catch(() => null) : null;
   const maps = report && !job.deleted ? overlayViewer(api, report, kind === "image" ? mediaUrl : null, idPrefix) : null;
   const view = el("article", { className: "job-result", "data-id": job.id },
     el("h2", { className: "filename" }, job.filename || "(text)"),
@@ -153,11 +158,13 @@ export async function renderJob(api, job, idPrefix) {
     reasonsBlock(report),
     report ? timelineSection(report, mediaUrl) : null,
     report ? tracksSection(report) : null,
+    report ? speechSection(report, spectrogramUrl) : null,
     report ? spansSection(report, textLoader(api, job)) : null,
     provenanceBlock(report),
     detectorsBlock(report));
   view.release = () => {  // object URLs of the media and the shown map, made when a key is set
     api.release(mediaUrl);
+    api.release(spectrogramUrl);
     maps?.release();
   };
   return view;
