@@ -129,3 +129,17 @@ def test_score_track_keeps_memory_bounded() -> None:
     blocks = (voice(30.0, 16000, i) for i in range(20))  # 10 minutes
     track = windows.score_track(blocks, Spy())
     assert track.duration_s == pytest.approx(600.0) and max(held) < 2 * 3000 + 400
+
+
+def test_splice_inserts_at_the_stated_span_level_matched() -> None:
+    from unmask.audio import splice
+
+    host, insert = voice(4.0, 16000), 4 * voice(1.5, 16000, 3)
+    out, (a, b) = splice.splice(host, insert, 16000)
+    assert (a, b) == (16000, 16000 + insert.size) and out.size == host.size + insert.size
+    assert np.allclose(out[:a], host[:a]) and np.allclose(out[b:], host[a:])
+    assert splice.active_rms(out[a:b]) == pytest.approx(splice.active_rms(host), rel=0.05)
+    assert abs(out[a]) < 1e-3 and abs(out[b - 1]) < 1e-3  # faded in and out
+    quiet = np.concatenate([np.zeros(8000, np.float32), voice(1.0, 16000), np.zeros(8000, np.float32)])
+    span = splice.speech_span(quiet, 10 * 16000)
+    assert 15000 <= span.size <= 16000 + 2400  # the VAD hangover keeps up to 0.1 s more

@@ -34,10 +34,17 @@ class DiagGmm:
 
     @classmethod
     def fit(cls, x: np.ndarray, components: int, seed: int, max_iter: int = 100) -> DiagGmm:
+        """EM from k-means++ seeds, stopped after `max_iter` iterations whether or not it has converged (a
+        fixed budget, as the config says; sklearn's warning about it is silenced)."""
+        import warnings
+
+        from sklearn.exceptions import ConvergenceWarning
         from sklearn.mixture import GaussianMixture
 
-        g = GaussianMixture(components, covariance_type="diag", max_iter=max_iter, random_state=seed,
-                            reg_covar=1e-3, init_params="k-means++").fit(x)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            g = GaussianMixture(components, covariance_type="diag", max_iter=max_iter, random_state=seed,
+                                reg_covar=1e-3, init_params="k-means++").fit(x)
         return cls(g.weights_, g.means_, g.covariances_)
 
 

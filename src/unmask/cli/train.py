@@ -43,6 +43,12 @@ def train(
     overrides = {k: v for k, v in (("epochs", epochs), ("samples_per_epoch", samples)) if v is not None}
     try:
         cfg = load_config(config, overrides)
+        if cfg.modality == "audio":
+            from ..train.audio import train as train_audio
+
+            typer.echo(json.dumps({"out": str(out), **train_audio(cfg, out, lambda s: typer.echo(s, err=True))},
+                                  default=str))
+            return
         metrics = Trainer(cfg, out, device=device, progress=progress and sys.stderr.isatty(),
                           echo=lambda s: typer.echo(s, err=True)).run(resume=resume)
     except (UnmaskError, ValueError, OSError) as exc:

@@ -1,0 +1,80 @@
+"""What the windowed speech detectors share: loading an array model from the package, scoring a media's
+audio window by window, and turning that score track into Evidence (score, segments, one sentence)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ...errors import NotApplicable
+from .. import wording
+from ..evidence import Evidence
+from ..segments import THRESHOLD, segments
+
+MIN_STRETCH_S = 2.0  # a stretch of synthetic-looking speech this long sets the clip's score on its own
+
+
+def arrays(name: str) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """(arrays, model card) of a shipped array model (weights/<name>.safetensors + .json)."""
+    from safetensors.numpy import load_file
+
+    from ...learned.store import read_card, weights_dir
+
+    card = read_card(name)
+    return load_file(str(weights_dir() / f"{name}.safetensors")), card
+
+
+def track(media: Any, model: Any) -> Any:
+    """The ScoreTrack of `model` over the media's audio (unmask.audio.windows); NotApplicable when there is
+    too little sound to judge."""
+    from ...audio.signal import blocks
+    from ...audio.windows import MIN_CLIP_S, score_track
+
+    result = score_track(blocks(media), model)
+    if result.duration_s < MIN_CLIP_S:
+        raise NotApplicable(f"the audio is {result.duration_s:.2f} s long; {MIN_CLIP_S} s or more is needed")
+    if not result.scored.any():
+        raise NotApplicable("no window holds enough sound to judge (silent or near-silent audio)")
+    return result
+
+
+def clip_score(result: Any, found: list[Any]) -> float:
+    """The mean probability over the windows with sound, raised to a flagged stretch's mean when one lasts
+    MIN_STRETCH_S or more (a real recording with one synthetic sentence is not averaged away)."""
+    p = result.probabilities()[result.scored]
+    long = [s.score for s in found if s.end_s - s.start_s >= MIN_STRETCH_S]
+    return float(max([float(np.mean(p)), *long]))
+
+
+def evidence(result: Any, what: str) -> Evidence:
+    """Evidence from a ScoreTrack: windows are placed at their centres, segments are runs at or above 0.5."""
+    p = result.probabilities()
+    centres = (result.starts + result.window_s / 2).tolist()
+    found = segments(centres, p.tolist(), THRESHOLD, result.duration_s, "synthetic speech")
+    score = clip_score(result, found)
+    skipped = int((~result.scored).sum())
+    where = ", ".join(f"{_clock(s.start_s)}–{_clock(s.end_s)}" for s in found[:3]) + (" and more" if len(found) > 3
+                                                                                    else "")
+    quiet = f" {skipped} of {len(p)} windows held too little sound and were skipped." if skipped else ""
+    summary = wording.say(
+        score,
+        clear=f"The voice shows {what} (probability {score:.2f})" + (f" between {where}." if found else ".") + quiet,
+        unclear=f"Weak or unclear signs of {what} (probability {score:.2f})" + (f", strongest {where}." if found
+                                                                              else ".") + quiet,
+        none=f"No clear sign of {what} in {result.duration_s:.1f} s of audio (probability {score:.2f})." + quiet,
+    )
+    return Evidence(score=score, summary=summary, segments=found, calibrated=True,
+                    attribution={"ai-generated": score},
+                    details={"window_s": result.window_s, "hop_s": _hop(result), "windows": len(p),
+                             "skipped_quiet": skipped, "band": wording.band(score),
+                             "window_starts": result.starts.round(3).tolist(),
+                             "window_scores": [None if np.isnan(v) else round(float(v), 4) for v in p]})
+
+
+def _hop(result: Any) -> float | None:
+    return float(np.median(np.diff(result.starts))) if len(result.starts) > 1 else None
+
+
+def _clock(t: float) -> str:
+    return f"{int(t // 60)}:{t % 60:04.1f}"
