@@ -1,14 +1,20 @@
 """The result cache of a benchmark run: Parquet parts of per-item rows plus compressed maps.
 
 One row per (detector name + version, SHA-256 of the input file, perturbation key): score, runtime, status,
-error. Rows are appended in small Parquet parts written atomically, so an interrupted run loses at most the
-rows still buffered in memory (flushed on Ctrl-C too) and resumes by skipping the keys already present. Maps
-go to `maps/<key>.npz`: the heatmap as float16, the detector's own mask as bool.
+error, and the Evidence's time segments as compact JSON (`[[start_s, end_s, score], ...]`, "[]" for none).
+Rows are appended in small Parquet parts written atomically, so an interrupted run loses at most the rows
+still buffered in memory (flushed on Ctrl-C too) and resumes by skipping the keys already present. Maps go to
+`maps/<key>.npz`: the heatmap as float16, the detector's own mask as bool.
+
+The `segments` column came later: parts written before it have no such column and their rows read with
+`segments` None, which is never the value of a new `ok` row; `keys(need_segments=True)` treats such rows as
+not done, so a protocol with the temporal family recomputes them instead of scoring them as "no segment".
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import time
 from pathlib import Path
@@ -17,7 +23,7 @@ from typing import Any
 import numpy as np
 
 COLUMNS = ("key", "item", "input_sha256", "detector", "detector_version", "perturbation", "perturbation_key",
-           "status", "score", "runtime_s", "error", "map", "summary")
+           "status", "score", "runtime_s", "error", "map", "summary", "segments")
 STATUSES = ("ok", "not_applicable", "error")
 
 
@@ -59,9 +65,17 @@ class ResultCache:
             out.extend(pq.read_table(part).to_pylist())
         return out
 
-    def keys(self, retry_errors: bool = False) -> set[str]:
-        """Keys already done; with `retry_errors`, rows that failed are not counted as done."""
-        return {r["key"] for r in self.rows() if not (retry_errors and r["status"] == "error")}
+    def keys(self, retry_errors: bool = False, need_segments: bool = False) -> set[str]:
+        """Keys already done; with `retry_errors`, rows that failed are not counted as done; with
+        `need_segments`, neither are `ok` rows from parts written before the segments column."""
+        done = set()
+        for r in self.rows():  # oldest first: a later row for the key decides
+            if (retry_errors and r["status"] == "error") or (
+                    need_segments and r["status"] == "ok" and r.get("segments") is None):
+                done.discard(r["key"])
+            else:
+                done.add(r["key"])
+        return done
 
     def save_maps(self, key: str, heatmap: np.ndarray | None, mask: np.ndarray | None) -> str | None:
         """Write the maps of one result (heatmap as float16) and return their path relative to the run folder."""
@@ -109,7 +123,18 @@ class ResultCache:
         self._pending.clear()
 
 
+def segments_json(segments: Any) -> str:
+    """An Evidence's segments as compact JSON `[[start_s, end_s, score], ...]` (times to 0.1 ms)."""
+    return json.dumps([[round(float(s.start_s), 4), round(float(s.end_s), 4), float(s.score)] for s in segments],
+                      separators=(",", ":"))
+
+
+def parse_segments(text: str | None) -> list[list[float]] | None:
+    """The stored segments of a row: a list of [start_s, end_s, score]; None when the row has none stored."""
+    return None if text is None else [list(map(float, s)) for s in json.loads(text)]
+
+
 def _schema(pa: Any) -> Any:
     text = {"key", "item", "input_sha256", "detector", "detector_version", "perturbation", "perturbation_key",
-            "status", "error", "map", "summary"}
+            "status", "error", "map", "summary", "segments"}
     return pa.schema([(c, pa.string() if c in text else pa.float64()) for c in COLUMNS])

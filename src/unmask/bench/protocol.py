@@ -14,10 +14,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ..datasets import Manifest, convert
 from ..errors import UnmaskError
 
-METRIC_FAMILIES = ("binary", "localization")
+METRIC_FAMILIES = ("binary", "localization", "spoofing", "temporal")
+DEFAULT_METRICS = ("binary", "localization")
+TDCF_VERSIONS = ("2019", "2021")
+ASV_KEYS = {"target": "target", "nontarget": "nontarget", "non-target": "nontarget", "spoof": "spoof"}
 ORIGINAL = "none"
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
@@ -69,7 +74,7 @@ class Protocol:
     dataset: DatasetSpec
     detectors: list[str]
     perturbations: list[str] = field(default_factory=lambda: [ORIGINAL])
-    metrics: list[str] = field(default_factory=lambda: list(METRIC_FAMILIES))
+    metrics: list[str] = field(default_factory=lambda: list(DEFAULT_METRICS))
     threshold: float = 0.5
     slices: list[str] = field(default_factory=list)
     split: str | None = None
@@ -77,6 +82,7 @@ class Protocol:
     limit: int | None = None
     seed: int = 0
     source: Path | None = None
+    tdcf: dict[str, Any] | None = None  # {c0, c1, c2} or {asv_scores: Path, version}: the ASV side of the t-DCF
 
     def load_manifest(self, limit: int | None = None) -> Manifest:
         """The items to run on: the split, then a fixed subset of `limit` items (see `select`)."""
@@ -99,7 +105,59 @@ class Protocol:
             "detectors": self.detectors,
             "perturbations": self.perturbations, "metrics": self.metrics, "threshold": self.threshold,
             "slices": self.slices, "seed": self.seed, "source": str(self.source) if self.source else None,
+            "tdcf": {k: str(v) if isinstance(v, Path) else v for k, v in self.tdcf.items()} if self.tdcf else None,
         }
+
+    def tdcf_weights(self) -> dict[str, Any] | None:
+        """The t-DCF's (C0, C1, C2) with where they came from, or None when the protocol gives no ASV side.
+
+        Precomputed weights are taken as given; an ASV score file is read now (DataMissing when absent) and
+        turned into weights by `unmask.metrics.tdcf_weights` at the ASV's EER threshold, so the report needs
+        neither the file nor the dataset.
+        """
+        if not self.tdcf:
+            return None
+        if "asv_scores" not in self.tdcf:
+            return {"c0": self.tdcf["c0"], "c1": self.tdcf["c1"], "c2": self.tdcf["c2"],
+                    "source": "precomputed C0/C1/C2 from the protocol"}
+        from ..metrics import asv_rates, tdcf_weights
+
+        path, version = self.tdcf["asv_scores"], self.tdcf["version"]
+        scores = read_asv_scores(path)
+        try:
+            rates = asv_rates(scores["target"], scores["nontarget"], scores["spoof"])
+            c0, c1, c2 = tdcf_weights(rates, version)
+        except ValueError as exc:
+            raise ProtocolError(f"{path}: {exc}") from None
+        return {"c0": c0, "c1": c1, "c2": c2, "version": version,
+                "source": f"ASV scores {path.name} ({version} t-DCF)",
+                "asv": {"n_target": len(scores["target"]), "n_nontarget": len(scores["nontarget"]),
+                        "n_spoof": len(scores["spoof"]), "threshold": rates.threshold, "pfa": rates.pfa,
+                        "pmiss": rates.pmiss, "pfa_spoof": rates.pfa_spoof}}
+
+
+def read_asv_scores(path: Path) -> dict[str, list[float]]:
+    """Target / non-target / spoof ASV scores from a text file: each line names its key (target, nontarget
+    or spoof, as column 2 of ASVspoof 2019's `ASVspoof2019.LA.asv.eval.gi.trl.scores.txt`) and ends with the
+    score; blank lines and lines starting with '#' are skipped. DataMissing when the file is absent."""
+    if not path.is_file():
+        raise DataMissing(f"ASV score file not found: {path} (the protocol's tdcf.asv_scores). Set UNMASK_DATA "
+                          "or edit the protocol.")
+    out: dict[str, list[float]] = {"target": [], "nontarget": [], "spoof": []}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        parts = line.split()
+        if not parts or parts[0].startswith("#"):
+            continue
+        keys = sorted({ASV_KEYS[p.lower()] for p in parts[:-1] if p.lower() in ASV_KEYS})
+        try:
+            score = float(parts[-1])
+        except ValueError:
+            score = float("nan")
+        if len(keys) != 1 or not np.isfinite(score):
+            raise ProtocolError(f"{path}, line {number}: expected one of target/nontarget/spoof and a final "
+                                f"score, got {line.strip()!r}")
+        out[keys[0]].append(score)
+    return out
 
 
 def select(items: list[Any], n: int | None) -> list[Any]:
@@ -180,6 +238,38 @@ def _group_split(data: dict[str, Any], path: Path) -> dict[str, Any] | None:
     return {"test_fraction": float(spec.get("test_fraction", 0.3)), "seed": int(spec.get("seed", 0))}
 
 
+def _tdcf(data: dict[str, Any], folder: Path, path: Path) -> dict[str, Any] | None:
+    """The `tdcf` block: {c0, c1, c2} (organisers' precomputed weights) or {asv_scores: PATH, version}."""
+    spec = data.get("tdcf")
+    if spec is None:
+        return None
+    weights = {"c0", "c1", "c2"}
+    if not isinstance(spec, dict) or not spec:
+        raise ProtocolError(f"{path}: 'tdcf' takes a mapping: {{c0, c1, c2}} or {{asv_scores: PATH, version}}")
+    keys = set(spec)
+    if keys & weights and keys & {"asv_scores", "version"}:
+        raise ProtocolError(f"{path}: 'tdcf' takes either c0/c1/c2 or asv_scores, not both")
+    if keys & weights:
+        if keys != weights:
+            raise ProtocolError(f"{path}: 'tdcf' needs all of c0, c1 and c2 (got {', '.join(sorted(keys))})")
+        try:
+            c = {k: float(spec[k]) for k in sorted(weights)}
+        except (TypeError, ValueError):
+            raise ProtocolError(f"{path}: 'tdcf' weights c0, c1, c2 must be numbers") from None
+        if not all(np.isfinite(v) and v >= 0 for v in c.values()) or c["c0"] + min(c["c1"], c["c2"]) <= 0:
+            raise ProtocolError(f"{path}: 'tdcf' weights must be finite and >= 0 with c0 + min(c1, c2) > 0, "
+                                f"got {c}")
+        return c
+    if not spec.get("asv_scores") or keys - {"asv_scores", "version"}:
+        raise ProtocolError(f"{path}: 'tdcf' takes c0, c1, c2 or asv_scores (+ version); got "
+                            f"{', '.join(sorted(map(str, keys)))}")
+    version = str(spec.get("version", "2021"))
+    if version not in TDCF_VERSIONS:
+        raise ProtocolError(f"{path}: tdcf version must be one of {', '.join(TDCF_VERSIONS)}, got {version!r}")
+    base = _path(data["data_root"], folder) if data.get("data_root") else folder
+    return {"asv_scores": _path(spec["asv_scores"], base), "version": version}
+
+
 def _checked(proto: Protocol, path: Path) -> Protocol:
     from ..perturb import parse
 
@@ -212,7 +302,7 @@ def load_protocol(path: str | os.PathLike[str]) -> Protocol:
             detectors=_str_list(data, "detectors", path, []),
             perturbations=[ORIGINAL if p.lower() == ORIGINAL else p
                            for p in _str_list(data, "perturbations", path, [ORIGINAL])],
-            metrics=_str_list(data, "metrics", path, list(METRIC_FAMILIES)),
+            metrics=_str_list(data, "metrics", path, list(DEFAULT_METRICS)),
             threshold=float(data.get("threshold", 0.5)),
             slices=_str_list(data, "slices", path, []),
             split=str(data["split"]) if data.get("split") else None,
@@ -220,6 +310,7 @@ def load_protocol(path: str | os.PathLike[str]) -> Protocol:
             limit=int(limit) if limit is not None else None,
             seed=int(data.get("seed", 0)),
             source=path.resolve(),
+            tdcf=_tdcf(data, folder, path),
         )
     except (TypeError, ValueError) as exc:
         raise ProtocolError(f"{path}: {exc}") from None

@@ -1,7 +1,8 @@
 """Metrics, tables and plots of a benchmark run, recomputed from the result cache alone (no detector runs).
 
 Reads `DIR/run.json` (the resolved protocol), `DIR/manifest.jsonl` (labels, masks, attributes) and the cached
-rows and maps; writes `DIR/report/`: report.md, binary.csv, localization.csv, slices.csv and PNG plots. Every
+rows and maps; writes `DIR/report/`: report.md, binary.csv, localization.csv, slices.csv, spoofing.csv,
+spoofing_generators.csv, temporal.csv (each for the metric families the protocol names) and PNG plots. Every
 metric comes from `unmask.metrics`, whose conventions the table headers name.
 """
 
@@ -20,7 +21,9 @@ import numpy as np
 
 from ..datasets import Item, Manifest
 from ..metrics import LocalizationAccumulator, binary_summary
+from . import speech
 from .cache import ResultCache
+from .protocol import DEFAULT_METRICS
 
 BINARY_HEADER = ("Image-level detection. AUC and AP: sklearn conventions (roc_auc_score, "
                  "average_precision_score), fake = positive, higher score = more fake. Accuracy and balanced "
@@ -176,10 +179,28 @@ def slice_rows(run: RunData, det: str, pert: str, attr: str) -> list[dict[str, A
     return out
 
 
+def speech_rows(run: RunData, det: str, pert: str, families: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """The spoofing, per-generator and temporal rows of (perturbation, detector), as the families ask."""
+    idx, rows = _results(run, det, pert)
+    items = [run.manifest.items[i] for i in idx]
+    key = {"perturbation": pert, "detector": det}
+    out: dict[str, list[dict[str, Any]]] = {"spoofing": [], "spoofing_generators": [], "temporal": []}
+    if "spoofing" in families:
+        row = speech.spoofing_row(items, rows, run.threshold, run.info.get("tdcf_weights"))
+        out["spoofing"].append({**key, **row, "missing": len(run.ids) - len(rows)})
+        out["spoofing_generators"] = [{**key, **r} for r in speech.generator_rows(items, rows, run.threshold)]
+    temporal = speech.temporal_row(items, rows) if "temporal" in families else None
+    if temporal is not None:
+        out["temporal"].append({**key, **temporal, "missing": len(run.ids) - len(rows)})
+    return out
+
+
 def compute(run: RunData) -> dict[str, list[dict[str, Any]]]:
-    """All tables: binary, localization and slices, one row per (perturbation, detector[, slice])."""
-    families = run.info["protocol"].get("metrics") or ["binary", "localization"]
-    tables: dict[str, list[dict[str, Any]]] = {"binary": [], "localization": [], "slices": []}
+    """All tables: binary, localization, slices, spoofing, spoofing_generators and temporal, one row per
+    (perturbation, detector[, slice or generator]), for the metric families the protocol names."""
+    families = run.info["protocol"].get("metrics") or list(DEFAULT_METRICS)
+    tables: dict[str, list[dict[str, Any]]] = {"binary": [], "localization": [], "slices": [], "spoofing": [],
+                                               "spoofing_generators": [], "temporal": []}
     memo: dict[str, np.ndarray] = {}
     for pert in run.perturbations:
         for det in run.detectors:
@@ -188,6 +209,8 @@ def compute(run: RunData) -> dict[str, list[dict[str, Any]]]:
             loc = localization_row(run, det, pert, memo) if "localization" in families else None
             if loc is not None:
                 tables["localization"].append(loc)
+            for name, rows in speech_rows(run, det, pert, families).items():
+                tables[name].extend(rows)
             for attr in run.info["protocol"].get("slices") or []:
                 tables["slices"].extend(slice_rows(run, det, pert, attr))
     return tables
@@ -339,6 +362,44 @@ def _no_opinion(run: RunData) -> list[str]:
             for det, rows in sorted(counts.items())]
 
 
+def _generator_table(rows: list[dict[str, Any]], detectors: list[str]) -> list[str]:
+    """Generators down, one EER column per detector (the CSV has every column, one row per pair)."""
+    wide: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        line = wide.setdefault(r["generator"], {"generator": r["generator"], "n_fake": r["n_fake"]})
+        line[f"eer {r['detector']}"] = r["eer"]
+    return markdown_table(list(wide.values()), ["generator", "n_fake", *(f"eer {d}" for d in detectors)])
+
+
+def _speech_sections(run: RunData, tables: dict[str, list[dict[str, Any]]]) -> list[str]:
+    thr, lines = run.threshold, []
+    families = run.info["protocol"].get("metrics") or []
+    if tables["spoofing"]:
+        lines += ["## Anti-spoofing", "", speech.SPOOF_HEADER.format(thr=thr), ""]
+        tdcf = run.info.get("tdcf_weights")
+        if tdcf:
+            asv = tdcf.get("asv") or {}
+            lines += [f"t-DCF weights: C0 = {tdcf['c0']:.6g}, C1 = {tdcf['c1']:.6g}, C2 = {tdcf['c2']:.6g} "
+                      f"({tdcf['source']}"
+                      + (f"; ASV trials: {asv['n_target']} target, {asv['n_nontarget']} non-target, "
+                         f"{asv['n_spoof']} spoof, EER threshold {asv['threshold']:.4g}" if asv else "") + ").", ""]
+        for pert in run.perturbations:
+            rows = [r for r in tables["spoofing"] if r["perturbation"] == pert]
+            lines += [f"### {pert}", "", *markdown_table(rows, speech.SPOOF_COLUMNS[1:])]
+    if tables["spoofing_generators"]:
+        lines += ["## Anti-spoofing per generator", "", speech.GENERATOR_HEADER.format(thr=thr), ""]
+        for pert in run.perturbations:
+            rows = [r for r in tables["spoofing_generators"] if r["perturbation"] == pert]
+            lines += [f"### {pert}", "", *_generator_table(rows, run.detectors)]
+    if tables["temporal"]:
+        lines += ["## Temporal localization", "", speech.TEMPORAL_HEADER, ""]
+        lines += markdown_table(tables["temporal"], speech.TEMPORAL_COLUMNS)
+    elif "temporal" in families:
+        lines += ["## Temporal localization", "", "No item of this run has ground-truth `segments`, so there is "
+                  "nothing to localise against.", ""]
+    return lines
+
+
 def render(run: RunData, tables: dict[str, list[dict[str, Any]]], images: list[str]) -> str:
     """The Markdown report."""
     p, thr = run.info["protocol"], run.threshold
@@ -349,13 +410,15 @@ def render(run: RunData, tables: dict[str, list[dict[str, Any]]], images: list[s
              f"({counts['fake']} fake, {counts['real']} real)"
              + (f", split {p['split']}" if p.get("split") else "") + f"; threshold {thr} (fixed in the protocol); "
              f"perturbation seed {p.get('seed', 0)}.", ""]
-    lines += ["## Detection", "", BINARY_HEADER.format(thr=thr), ""]
-    for pert in run.perturbations:
-        rows = [r for r in tables["binary"] if r["perturbation"] == pert]
-        lines += [f"### {pert}", "", *markdown_table(rows, BINARY_COLUMNS[1:])]
+    if tables["binary"]:
+        lines += ["## Detection", "", BINARY_HEADER.format(thr=thr), ""]
+        for pert in run.perturbations:
+            rows = [r for r in tables["binary"] if r["perturbation"] == pert]
+            lines += [f"### {pert}", "", *markdown_table(rows, BINARY_COLUMNS[1:])]
     if tables["localization"]:
         lines += ["## Localization", "", LOC_HEADER.format(thr=thr), ""]
         lines += markdown_table(tables["localization"], LOC_COLUMNS)
+    lines += _speech_sections(run, tables)
     for attr in p.get("slices") or []:
         rows = [r for r in tables["slices"] if r["attribute"] == attr]
         lines += [f"## Slices by `{attr}`", "", SLICE_HEADER.format(attr=attr, thr=thr), ""]

@@ -19,7 +19,7 @@ from ..datasets import Item, Manifest
 from ..detectors import Registry
 from ..detectors.base import Detector
 from ..errors import NotApplicable, UnmaskError
-from .cache import ResultCache, result_key
+from .cache import ResultCache, result_key, segments_json
 from .protocol import ORIGINAL, Protocol
 
 RowHook = Callable[[dict[str, Any]], None]
@@ -60,13 +60,13 @@ def perturbation_steps(specs: list[str], seed: int) -> list[_Step]:
 
 
 def _write_run_files(out: Path, protocol: Protocol, manifest: Manifest, versions: dict[str, str],
-                     steps: list[_Step]) -> None:
+                     steps: list[_Step], tdcf: dict[str, Any] | None = None) -> None:
     """The run's own copy of its items and resolved protocol, which `report` reads instead of the dataset."""
     out.mkdir(parents=True, exist_ok=True)
     manifest.write(out / "manifest.jsonl")
     info = {"protocol": protocol.to_dict(), "detector_versions": versions,
             "perturbations": {s.spec: s.key for s in steps}, "items": [i.key() for i in manifest.items],
-            "written": time.strftime("%Y-%m-%dT%H:%M:%S")}
+            "tdcf_weights": tdcf, "written": time.strftime("%Y-%m-%dT%H:%M:%S")}
     (out / "run.json").write_text(json.dumps(info, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
@@ -142,7 +142,7 @@ class _Runner:
         key = result_key(det, self.detectors[det].version, sha, step.key)
         maps = self.cache.save_maps(key, ev.heatmap, ev.mask)
         self._row(item, sha, det, step, status="ok", score=ev.score, runtime_s=runtime, map=maps,
-                  summary=ev.summary)
+                  summary=ev.summary, segments=segments_json(ev.segments))
 
 
 def _describe(exc: BaseException) -> str:
@@ -176,20 +176,21 @@ def run_protocol(protocol: Protocol, out: str | Path, *, limit: int | None = Non
     """Run every missing (item, perturbation, detector) of `protocol` into `out` and return what was done.
 
     `on_row` is called after each new row (for progress hooks and tests). Raises DataMissing when the dataset
-    is absent and UnknownDetector for an unknown name, before anything is written.
+    (or the t-DCF's ASV score file) is absent and UnknownDetector for an unknown name, before anything is written.
     """
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     started = time.perf_counter()
     manifest = protocol.load_manifest(limit)
+    tdcf = protocol.tdcf_weights() if "spoofing" in protocol.metrics else None  # reads the ASV scores now
     detectors = _instances(protocol.detectors, registry or Registry.default())
     steps = perturbation_steps(protocol.perturbations, protocol.seed)
     out = Path(out)
-    _write_run_files(out, protocol, manifest, {n: d.version for n, d in detectors.items()}, steps)
+    _write_run_files(out, protocol, manifest, {n: d.version for n, d in detectors.items()}, steps, tdcf)
     cache = ResultCache(out, batch=batch)
     runner = _Runner(protocol, manifest, cache, detectors, steps, on_row)
-    runner.done = cache.keys(retry_errors)
+    runner.done = cache.keys(retry_errors, need_segments="temporal" in protocol.metrics)
     bar = Progress(TextColumn(f"[bold]{protocol.name}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                    console=Console(stderr=True), disable=not progress, transient=False)
     try:
