@@ -35,6 +35,7 @@ LAYERS: dict[str, tuple[str, int]] = {
     "unmask.preprocess": ("library", 2),
     "unmask.provenance": ("library", 2),
     "unmask.faces": ("library", 2),
+    "unmask.audio": ("library", 2),
     "unmask.learned": ("library", 2),
     # the detector contract, the evidence types, the registry and the detectors
     "unmask.detectors": ("library", 3),
