@@ -7,8 +7,9 @@ held out in turn, the detector's recipe is refitted on all the others, and the h
 The recipe is the config's own (its fitter, settings and training chains; unmask.train.audio), so each fold's
 model is made exactly as the shipped one but without the held-out source. The held-out clips are scored as
 they are and after each codec chain of the config (MP3 64 kbps, telephone band, Opus 24 kbps): the same
-perturbations the model trains on, on clips it never saw. Scores are the detector's (mean window probability
-over the windows with sound, 2-s windows every 0.5 s). Reported per chain, pooled over all held-out clips:
+perturbations the model trains on, on clips it never saw. Scores are the detector's (ScoreTrack.clip_probability:
+the mean window probability, or a flagged 2-s stretch's mean when higher; 2-s windows every 0.5 s).
+Reported per chain, pooled over all held-out clips:
 EER (ASVspoof recipe, docs/metrics.md) with a 95% stratified-bootstrap interval, AUC, and at the threshold
 0.5 fixed in advance the share of real clips called synthetic (false alarms) and of synthetic clips caught,
 with Wilson intervals; and per source the same rates on clean clips.

@@ -143,3 +143,27 @@ def test_splice_inserts_at_the_stated_span_level_matched() -> None:
     quiet = np.concatenate([np.zeros(8000, np.float32), voice(1.0, 16000), np.zeros(8000, np.float32)])
     span = splice.speech_span(quiet, 10 * 16000)
     assert 15000 <= span.size <= 16000 + 2400  # the VAD hangover keeps up to 0.1 s more
+
+
+def test_clip_probability_is_the_mean_unless_a_long_stretch_is_flagged() -> None:
+    def track(p: list[float]) -> windows.ScoreTrack:
+        logits = np.log(np.array(p) / (1 - np.array(p)))
+        return windows.ScoreTrack(np.arange(len(p)) * 0.5, logits, np.ones(len(p)), 2.0, len(p) * 0.5 + 1.5)
+
+    flat = [0.2] * 20
+    assert track(flat).clip_probability() == pytest.approx(0.2)
+    three = flat[:8] + [0.9] * 3 + flat[11:]  # 1.5 s flagged: averaged in
+    assert track(three).clip_probability() == pytest.approx(np.mean(three))
+    four = flat[:8] + [0.9] * 4 + flat[12:]  # 2 s flagged: the stretch speaks for the clip
+    assert track(four).clip_probability() == pytest.approx(0.9)
+    broken = [*flat[:8], 0.9, 0.9, np.nan, 0.9, 0.9, *flat[13:]]  # a skipped window ends a stretch
+    assert track(broken).clip_probability() == pytest.approx(np.nanmean(broken))
+    assert np.isnan(track([np.nan] * 3).clip_probability())
+
+
+def test_segments_end_at_an_unscored_window() -> None:
+    from unmask.detectors.segments import segments
+
+    out = segments([0.0, 0.5, 1.0, 1.5, 2.0], [0.9, 0.8, float("nan"), 0.7, 0.1])
+    assert [(s.start_s, s.end_s) for s in out] == [(0.0, 0.75), (1.25, 1.75)]
+    assert all(np.isfinite(s.score) for s in out)

@@ -23,6 +23,8 @@ WINDOW_S = 2.0
 HOP_S = 0.5
 MIN_ACTIVE = 0.3
 MIN_CLIP_S = 0.5  # shorter audio is not scored
+TAIL_S = 0.1  # an uncovered end shorter than this gets no window of its own
+STRETCH_S = 2.0  # a flagged run this long sets the clip's probability on its own
 
 
 class FrameModel(Protocol):
@@ -52,6 +54,24 @@ class ScoreTrack:
     def probabilities(self) -> np.ndarray:
         return 1.0 / (1.0 + np.exp(-self.logits))
 
+    def clip_probability(self, threshold: float = 0.5, stretch_s: float = STRETCH_S) -> float:
+        """The clip's probability: the mean over the scored windows, raised to the mean of a run of consecutive
+        windows at or above `threshold` spanning `stretch_s` or more (a run of n windows spans n hops), so a
+        real recording with one synthetic sentence is not averaged away. NaN when no window was scored."""
+        p = self.probabilities()
+        if not self.scored.any():
+            return float("nan")
+        hop = float(np.median(np.diff(self.starts))) if len(self.starts) > 1 else self.window_s
+        best, run = float(np.nanmean(p)), []
+        for v in [*p, np.nan]:
+            if v >= threshold:
+                run.append(v)
+                continue
+            if len(run) * hop >= stretch_s:
+                best = max(best, float(np.mean(run)))
+            run = []
+        return best
+
 
 def score_track(blocks: Iterable[np.ndarray], model: FrameModel, window_s: float = WINDOW_S,
                 hop_s: float = HOP_S) -> ScoreTrack:
@@ -77,7 +97,7 @@ def score_track(blocks: Iterable[np.ndarray], model: FrameModel, window_s: float
     duration = samples / RATE
     if not starts and duration >= MIN_CLIP_S:  # a clip shorter than one window is scored whole
         _score(model, feats, acts, first, first_vad, 0.0, duration, per_s, starts, logits, active)
-    elif starts and next_start < duration - window_s / 2:  # the tail a hop does not reach
+    elif starts and starts[-1] + window_s < duration - TAIL_S:  # the tail the last hop did not reach
         _score(model, feats, acts, first, first_vad, duration - window_s, window_s, per_s, starts, logits, active)
     return ScoreTrack(np.array(starts), np.array(logits, float), np.array(active), min(window_s, duration),
                       duration)

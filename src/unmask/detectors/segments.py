@@ -27,7 +27,7 @@ def segments(times: list[float], scores: list[float], threshold: float = THRESHO
     for i, s in enumerate([*scores, -np.inf]):
         if s >= threshold and start is None:
             start = i
-        elif s < threshold and start is not None:
+        elif not s >= threshold and start is not None:  # NaN (an unscored sample) ends a run too
             out.append(SegmentModel(start_s=float(edges[start]), end_s=float(edges[i]),
                                     score=float(np.mean(scores[start:i])), label=label))
             start = None

@@ -85,12 +85,10 @@ def window_logits(model: Any, audio: np.ndarray) -> np.ndarray:
 
 
 def clip_scores(model: Any, clips: list[Clip]) -> np.ndarray:
-    """Each clip's score as the detector gives it: the mean window probability (NaN when nothing scored)."""
-    out = []
-    for clip in clips:
-        z = window_logits(model, clip.audio)
-        out.append(float(np.mean(1 / (1 + np.exp(-z)))) if z.size else np.nan)
-    return np.array(out)
+    """Each clip's score as the detector gives it (ScoreTrack.clip_probability; NaN when nothing scored)."""
+    from ..audio.windows import score_track
+
+    return np.array([score_track(iter([clip.audio]), model).clip_probability() for clip in clips])
 
 
 def fit_lfcc_gmm(clips: list[Clip], kwargs: dict[str, Any], seed: int, echo: Callable[[str], None]) -> Any:

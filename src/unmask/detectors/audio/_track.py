@@ -12,8 +12,6 @@ from .. import wording
 from ..evidence import Evidence
 from ..segments import THRESHOLD, segments
 
-MIN_STRETCH_S = 2.0  # a stretch of synthetic-looking speech this long sets the clip's score on its own
-
 
 def arrays(name: str) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """(arrays, model card) of a shipped array model (weights/<name>.safetensors + .json)."""
@@ -39,20 +37,12 @@ def track(media: Any, model: Any) -> Any:
     return result
 
 
-def clip_score(result: Any, found: list[Any]) -> float:
-    """The mean probability over the windows with sound, raised to a flagged stretch's mean when one lasts
-    MIN_STRETCH_S or more (a real recording with one synthetic sentence is not averaged away)."""
-    p = result.probabilities()[result.scored]
-    long = [s.score for s in found if s.end_s - s.start_s >= MIN_STRETCH_S]
-    return float(max([float(np.mean(p)), *long]))
-
-
 def evidence(result: Any, what: str) -> Evidence:
     """Evidence from a ScoreTrack: windows are placed at their centres, segments are runs at or above 0.5."""
     p = result.probabilities()
     centres = (result.starts + result.window_s / 2).tolist()
     found = segments(centres, p.tolist(), THRESHOLD, result.duration_s, "synthetic speech")
-    score = clip_score(result, found)
+    score = result.clip_probability(THRESHOLD)
     skipped = int((~result.scored).sum())
     where = ", ".join(f"{_clock(s.start_s)}–{_clock(s.end_s)}" for s in found[:3]) + (" and more" if len(found) > 3
                                                                                     else "")
