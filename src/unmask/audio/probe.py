@@ -12,67 +12,16 @@ standardised by the training rows' mean and standard deviation:
 Linear on the mean, so a window's logit is the mean of its frames' linear scores. `w`, `b` come from an L2
 logistic regression on the mean frames of training windows; `scale`, `offset` from a logistic fit of
 out-of-fold window logits (unmask.train.whisper_probe).
-
-Memoised frames. The encoder costs ~0.9 s per 30-s piece, so a trainer that has the frames of a clip already
-registers them (`remember`); `WhisperProbe.features` of that clip's samples, or of any frame-aligned stretch
-of them (the blocks unmask.audio.windows cuts from it are views into the same memory), then returns the stored
-rows instead of encoding again. The registry keeps a reference to each registered array (so its memory is
-never reused while it is registered); `forget()` empties it. The audio must not be changed in place after it
-is registered. A detector at inference registers nothing and always encodes.
 """
 
 from __future__ import annotations
 
-import bisect
-import math
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 
 from .whisper import DIM, HOP, WhisperEncoder
-
-# start address -> (samples, their frames): the frames of the whole array, one row per HOP samples
-_MEMO: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-_STARTS: list[int] = []  # sorted keys of _MEMO
-
-
-def _address(x: np.ndarray) -> int:
-    return int(x.__array_interface__["data"][0])
-
-
-def remember(audio: np.ndarray, frames: np.ndarray) -> None:
-    """Register the encoder frames of a 1-D float32 array (WhisperEncoder.features of it, any float dtype)."""
-    if audio.dtype != np.float32 or audio.ndim != 1 or not audio.flags.c_contiguous:
-        raise ValueError("only contiguous 1-D float32 samples can be registered")
-    if len(frames) != math.ceil(audio.size / HOP):
-        raise ValueError(f"{len(frames)} frames for {audio.size} samples; expected {math.ceil(audio.size / HOP)}")
-    start = _address(audio)
-    if start not in _MEMO:
-        bisect.insort(_STARTS, start)
-    _MEMO[start] = (audio, frames)
-
-
-def forget() -> None:
-    """Empty the registry."""
-    _MEMO.clear()
-    _STARTS.clear()
-
-
-def recall(x: np.ndarray) -> np.ndarray | None:
-    """The registered frames of `x` when `x` lies inside a registered array and starts on its frame grid
-    (as float32), else None."""
-    if not _STARTS or x.dtype != np.float32 or x.ndim != 1 or not x.flags.c_contiguous or not x.size:
-        return None
-    at = _address(x)
-    i = bisect.bisect_right(_STARTS, at) - 1
-    if i < 0:
-        return None
-    audio, frames = _MEMO[_STARTS[i]]
-    offset, rest = divmod(at - _STARTS[i], audio.itemsize)
-    if rest or offset % HOP or offset + x.size > audio.size:
-        return None
-    first = offset // HOP
-    return np.asarray(frames[first:first + math.ceil(x.size / HOP)], np.float32)
 
 
 @dataclass
@@ -86,13 +35,11 @@ class WhisperProbe:
     scale: float = 1.0
     offset: float = 0.0
     frame_s: float = HOP / 16000  # 0.02
+    feature_key: ClassVar[str] = "whisper"  # where a trainer keeps a clip's frames (Clip.memo)
     encoder: WhisperEncoder | None = field(default=None, repr=False, compare=False)
 
     def features(self, x: np.ndarray) -> np.ndarray:
-        """(ceil(len(x)/320), 512) Whisper-base encoder frames of 16 kHz mono `x` (registered ones reused)."""
-        known = recall(x)
-        if known is not None:
-            return known
+        """(ceil(len(x)/320), 512) Whisper-base encoder frames of 16 kHz mono `x`."""
         return (self.encoder or WhisperEncoder.shared()).features(x)
 
     def frame_scores(self, frames: np.ndarray) -> np.ndarray:

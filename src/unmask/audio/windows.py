@@ -74,8 +74,10 @@ class ScoreTrack:
 
 
 def score_track(blocks: Iterable[np.ndarray], model: FrameModel, window_s: float = WINDOW_S,
-                hop_s: float = HOP_S) -> ScoreTrack:
-    """Score every window of the audio in `blocks` (16 kHz mono, in order) with `model`."""
+                hop_s: float = HOP_S, features: np.ndarray | None = None) -> ScoreTrack:
+    """Score every window of the audio in `blocks` (16 kHz mono, in order) with `model`. `features`: the model's
+    frame features of the whole audio computed before (a trainer's cache, rows on the model's frame grid), used
+    instead of `model.features`."""
     per_s = 1.0 / model.frame_s
     feats: list[np.ndarray] = []  # frame features not yet dropped, from frame index `first`
     acts: list[np.ndarray] = []  # VAD per 10 ms, from index `first_vad`
@@ -87,7 +89,8 @@ def score_track(blocks: Iterable[np.ndarray], model: FrameModel, window_s: float
         before, samples = samples, samples + x.size
         # rows pinned to the timeline (a block's frame count is rounded from the running total) so that no
         # drift accumulates over a long file
-        feats.append(_fit(np.asarray(model.features(x)), _count(samples, per_s) - _count(before, per_s)))
+        rows = model.features(x) if features is None else features[_count(before, per_s):_count(samples, per_s)]
+        feats.append(_fit(np.asarray(rows), _count(samples, per_s) - _count(before, per_s)))
         acts.append(_fit(vad.active(x), _count(samples, 100.0) - _count(before, 100.0)))
         have_s = samples / RATE
         while next_start + window_s <= have_s:

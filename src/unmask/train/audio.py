@@ -76,19 +76,24 @@ def fold_of(groups: list[str], folds: int, seed: int) -> np.ndarray:
     return np.array([fold(g, folds, seed) for g in groups])
 
 
-def window_logits(model: Any, audio: np.ndarray) -> np.ndarray:
-    """The model's logits of the clip's windows with sound (the detectors' own path, unmask.audio.windows)."""
+def _track(model: Any, clip: Clip) -> Any:
+    """The detectors' own scoring of the clip (unmask.audio.windows), from the frames the fitter cached in
+    `clip.memo` under the model's `feature_key` when there are some."""
     from ..audio.windows import score_track
 
-    track = score_track(iter([audio]), model)
+    cached = clip.memo.get(getattr(model, "feature_key", None))
+    return score_track(iter([clip.audio]), model, features=cached)
+
+
+def window_logits(model: Any, clip: Clip) -> np.ndarray:
+    """The model's logits of the clip's windows with sound."""
+    track = _track(model, clip)
     return track.logits[track.scored]
 
 
 def clip_scores(model: Any, clips: list[Clip]) -> np.ndarray:
     """Each clip's score as the detector gives it (ScoreTrack.clip_probability; NaN when nothing scored)."""
-    from ..audio.windows import score_track
-
-    return np.array([score_track(iter([clip.audio]), model).clip_probability() for clip in clips])
+    return np.array([_track(model, clip).clip_probability() for clip in clips])
 
 
 def fit_lfcc_gmm(clips: list[Clip], kwargs: dict[str, Any], seed: int, echo: Callable[[str], None]) -> Any:
@@ -125,7 +130,7 @@ def calibrated(fit: Callable[[np.ndarray], Any], clips: list[Clip], folds: int, 
     for k in range(folds):
         model = fit(np.flatnonzero(fold != k))
         for i in np.flatnonzero(fold == k):
-            w = window_logits(model, clips[i].audio)
+            w = window_logits(model, clips[i])
             z.append(w)
             y.append(np.full(w.size, clips[i].label))
         echo(f"calibration fold {k + 1}/{folds} done")

@@ -1,8 +1,9 @@
 """Fitter of the `whisper_probe` speech detector (ARCHS in unmask.train.audio): a linear probe on frozen
 Whisper-base encoder frames (unmask.audio.probe).
 
-Each clip is encoded once (its frames kept in `clip.memo["whisper"]` as float16 and registered with
-unmask.audio.probe, so that scoring the clip's windows later, in calibration or in a benchmark, reuses them).
+Each clip is encoded once (its frames kept in `clip.memo["whisper"]` as float16; scoring the clip's windows
+later, in calibration or in a benchmark, reuses them: unmask.train.audio passes a clip's memo entry named by
+the model's `feature_key` to score_track).
 The training rows are the mean frames of the windows the detector scores (unmask.audio.windows.score_track:
 2 s every 0.5 s, those with enough sound), labelled by their clip. The probe is an L2 logistic regression
 (balanced classes, C fixed in advance, default 1.0) on rows standardised by their mean and standard
@@ -39,8 +40,7 @@ def digest(audio: np.ndarray) -> str:
 
 def frames(clip: Clip) -> np.ndarray:
     """The clip's encoder frames (float16): from its memo, else the UNMASK_WHISPER_FRAMES folder, else the
-    encoder; registered with unmask.audio.probe either way."""
-    from ..audio.probe import remember
+    encoder."""
     from ..audio.whisper import WhisperEncoder
 
     f = clip.memo.get("whisper")
@@ -59,7 +59,6 @@ def frames(clip: Clip) -> np.ndarray:
                     np.save(out, f)
                 os.replace(tmp, path)
         clip.memo["whisper"] = f
-    remember(clip.audio, f)
     return f
 
 
@@ -72,11 +71,7 @@ class _Rows:
         self.rows: list[np.ndarray] = []
 
     def features(self, x: np.ndarray) -> np.ndarray:
-        from ..audio.probe import recall
-        from ..audio.whisper import WhisperEncoder
-
-        known = recall(x)
-        return known if known is not None else WhisperEncoder.shared().features(x)
+        raise AssertionError("_Rows reads cached frames only")
 
     def logit(self, frames: np.ndarray) -> float:
         self.rows.append(np.asarray(frames, np.float64).mean(axis=0).astype(np.float32))
@@ -90,13 +85,10 @@ def window_rows(clip: Clip) -> np.ndarray:
 
     rows = clip.memo.get("whisper_windows")
     if rows is None:
-        frames(clip)
         collect = _Rows()
-        score_track(iter([clip.audio]), collect)
+        score_track(iter([clip.audio]), collect, features=frames(clip))
         rows = np.stack(collect.rows) if collect.rows else np.zeros((0, DIM), np.float32)
         clip.memo["whisper_windows"] = rows
-    else:
-        frames(clip)  # registered again: a fitter's clips are scored through the probe's features
     return rows
 
 

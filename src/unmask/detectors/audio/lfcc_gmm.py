@@ -17,14 +17,14 @@ from . import _track
 
 class LfccGmmDetector(Detector):
     name = "lfcc_gmm"
-    version = "1"
+    version = "2"
     modalities = ("audio", "video")
     outputs = ("score", "segments")
     extra = "audio"
     requires = ("soundfile", "scipy", "safetensors")
     paper = "Sahidullah et al., Interspeech 2015; Todisco et al., Interspeech 2019 (ASVspoof 2019 baseline)"
-    description = ("Linear-frequency cepstral coefficients scored by bona fide and spoof Gaussian mixtures, "
-                   "window by window (2 s every 0.5 s); the classical anti-spoofing baseline.")
+    description = ("Linear-frequency cepstral coefficients (without the level term) scored by bona fide and spoof "
+                   "Gaussian mixtures, window by window (2 s every 0.5 s); the classical anti-spoofing baseline.")
 
     def __init__(self) -> None:
         self._model: Any = None
