@@ -142,7 +142,8 @@ def calibrated(fit: Callable[[np.ndarray], Any], clips: list[Clip], folds: int, 
 
 
 # architecture -> "module:function" of its fitter, fit(clips, kwargs, seed, echo) -> frame model with arrays()
-ARCHS = {"lfcc_gmm": "unmask.train.audio:fit_lfcc_gmm", "whisper_probe": "unmask.train.whisper_probe:fit"}
+ARCHS = {"lfcc_gmm": "unmask.train.audio:fit_lfcc_gmm", "whisper_probe": "unmask.train.whisper_probe:fit",
+         "aasist": "unmask.train.aasist:fit"}
 
 
 def fitter(arch: str) -> Callable[..., Any]:
