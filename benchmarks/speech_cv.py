@@ -100,6 +100,28 @@ def markdown() -> str:
     return "\n".join(lines) + "\n"
 
 
+def shortcuts(every: list) -> dict:
+    """AUC (the better of the two directions) with which one trivial property of the clean clips alone separates
+    real from synthetic: what a detector could learn instead of synthesis traces."""
+    from unmask.metrics import roc_auc
+
+    clean = [c for c in every if c.chain == "none"]
+    y = np.array([c.label for c in clean])
+
+    def high_band(x: np.ndarray) -> float:  # share of power above 7 kHz, log10
+        power = np.abs(np.fft.rfft(x[: 8 * 16000])) ** 2
+        freq = np.fft.rfftfreq(min(x.size, 8 * 16000), 1 / 16000)
+        return float(np.log10(power[freq > 7000].sum() / max(power.sum(), 1e-20) + 1e-12))
+
+    props = {"duration": lambda x: x.size, "level (RMS dB)": lambda x: 20 * np.log10(np.sqrt(np.mean(x ** 2)) + 1e-9),
+             "peak": lambda x: float(np.abs(x).max()), "power above 7 kHz": high_band}
+    out = {}
+    for name, fn in props.items():
+        auc = roc_auc(y, np.array([fn(c.audio) for c in clean]))
+        out[name] = round(max(auc, 1 - auc), 3)
+    return out
+
+
 def fill_card(card_path: Path) -> None:
     """Put the saved leave-one-source-out result of the card's detector into its card."""
     card = json.loads(card_path.read_text())
@@ -156,6 +178,7 @@ def main() -> None:
     chain = np.array([c.chain for c in every])
     group = np.array([c.group for c in every])
     result = {"config": str(args.config.relative_to(ROOT)), "detector": cfg.name, "sources": len(groups),
+              "shortcut_auc": shortcuts(every),
               "per_chain": {ch: pooled(y[chain == ch], scores[chain == ch]) for ch in chains},
               "per_source_clean": {g: {"n": int(((group == g) & (chain == "none")).sum()),
                                        **rates(y[(group == g) & (chain == "none")],
