@@ -52,7 +52,7 @@ from typing import Any
 
 import numpy as np
 
-from .audio import Clip, calibrated, fold_of
+from .audio import Clip, calibrated
 
 DEFAULTS: dict[str, Any] = {"size": "full", "epochs": 30, "batch_size": 24, "lr": 1e-4, "lr_min": 5e-6,
                             "weight_decay": 1e-4, "window_s": 2.0, "calibration": "one_fold",
@@ -204,28 +204,8 @@ def fit(clips: list[Clip], kwargs: dict[str, Any], seed: int, echo: Callable[[st
     def fit_rows(rows: np.ndarray) -> Any:
         return train_net(clips, rows, opts, seed, echo)
 
-    if opts["calibration"] == "folds":
-        return _stored(calibrated(fit_rows, clips, folds, seed, echo))
-    from sklearn.linear_model import LogisticRegression
-
-    labels = np.array([c.label for c in clips])
-    fold = fold_of([c.group for c in clips], folds, seed)
-    usable = [k for k in range(folds) if len(set(labels[fold == k])) == 2 and len(set(labels[fold != k])) == 2]
-    if not usable:
-        raise ValueError(f"no group fold of {folds} holds both classes on both sides; calibration impossible")
-    k = usable[0]
-    model = fit_rows(np.flatnonzero(fold != k))
-    z, y = [], []
-    for i in np.flatnonzero(fold == k):
-        w = window_logits(model, clips[i])
-        z.append(w)
-        y.append(np.full(w.size, clips[i].label))
-    echo(f"calibration fold {k + 1}/{folds} done")
-    z, y = np.concatenate(z), np.concatenate(y)
-    lr = LogisticRegression(class_weight="balanced").fit(z[:, None], y)
-    model = fit_rows(np.arange(len(clips)))
-    model.scale, model.offset = float(lr.coef_[0, 0]), float(lr.intercept_[0])
-    return _stored(model)
+    one_fold = opts["calibration"] == "one_fold"
+    return _stored(calibrated(fit_rows, clips, folds, seed, echo, one_fold, window_logits))
 
 
 def _stored(model: Any) -> Any:

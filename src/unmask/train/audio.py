@@ -121,16 +121,25 @@ def fit_lfcc_gmm(clips: list[Clip], kwargs: dict[str, Any], seed: int, echo: Cal
 
 
 def calibrated(fit: Callable[[np.ndarray], Any], clips: list[Clip], folds: int, seed: int,
-               echo: Callable[[str], None]) -> Any:
-    """fit(all rows) with scale/offset from a logistic fit (balanced classes) of out-of-fold window logits."""
+               echo: Callable[[str], None], one_fold: bool = False,
+               logits: Callable[[Any, Clip], np.ndarray] = window_logits) -> Any:
+    """fit(all rows) with scale/offset from a logistic fit (balanced classes) of out-of-fold window logits: of
+    every group fold, or with `one_fold` of the first fold that holds both classes on both sides (one refit
+    instead of `folds`, for costly models). `logits(model, clip)` scores a clip's windows."""
     from sklearn.linear_model import LogisticRegression
 
     fold = fold_of([c.group for c in clips], folds, seed)
+    chosen = list(range(folds))
+    if one_fold:
+        labels = np.array([c.label for c in clips])
+        chosen = [k for k in chosen if len(set(labels[fold == k])) == 2 and len(set(labels[fold != k])) == 2][:1]
+        if not chosen:
+            raise ValueError(f"no group fold of {folds} holds both classes on both sides; calibration impossible")
     z, y = [], []
-    for k in range(folds):
+    for k in chosen:
         model = fit(np.flatnonzero(fold != k))
         for i in np.flatnonzero(fold == k):
-            w = window_logits(model, clips[i])
+            w = logits(model, clips[i])
             z.append(w)
             y.append(np.full(w.size, clips[i].label))
         echo(f"calibration fold {k + 1}/{folds} done")
