@@ -1,16 +1,46 @@
-"""What the windowed speech detectors share: loading an array model from the package, scoring a media's
-audio window by window, and turning that score track into Evidence (score, segments, one sentence)."""
+"""What the windowed speech detectors share: a base class (`SpeechDetector`) that loads the detector's shipped
+array model, scores a media's audio window by window and turns that score track into Evidence (score,
+segments, one sentence)."""
 
 from __future__ import annotations
 
-from typing import Any
+from abc import abstractmethod
+from typing import Any, ClassVar
 
 import numpy as np
 
 from ...errors import NotApplicable
 from .. import wording
+from ..base import Detector
 from ..evidence import Evidence
 from ..segments import THRESHOLD, segments
+
+
+class SpeechDetector(Detector):
+    """A detector that scores 2-s windows of speech with a frame model shipped as weights/<name>.safetensors.
+    Subclasses name the frame model (`frame_model`) and what a high score means (`what`, for the sentence)."""
+
+    modalities = ("audio", "video")
+    outputs = ("score", "segments")
+    what: ClassVar[str]
+
+    def __init__(self) -> None:
+        self._model: Any = None
+
+    @abstractmethod
+    def frame_model(self, arrays: dict[str, np.ndarray]) -> Any:
+        """The frame model (unmask.audio.windows.FrameModel) stored in `arrays`."""
+
+    def model(self) -> Any:
+        if self._model is None:
+            self._model = self.frame_model(arrays(self.name)[0])
+        return self._model
+
+    def predict(self, media: Any) -> Any:
+        return track(media, self.model())
+
+    def to_evidence(self, native: Any, media: Any) -> Evidence:
+        return evidence(native, self.what)
 
 
 def arrays(name: str) -> tuple[dict[str, np.ndarray], dict[str, Any]]:

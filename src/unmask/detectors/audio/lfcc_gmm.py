@@ -10,34 +10,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..base import Detector
-from ..evidence import Evidence
-from . import _track
+import numpy as np
+
+from ._track import SpeechDetector
 
 
-class LfccGmmDetector(Detector):
+class LfccGmmDetector(SpeechDetector):
     name = "lfcc_gmm"
     version = "2"
-    modalities = ("audio", "video")
-    outputs = ("score", "segments")
     extra = "audio"
     requires = ("soundfile", "scipy", "safetensors")
     paper = "Sahidullah et al., Interspeech 2015; Todisco et al., Interspeech 2019 (ASVspoof 2019 baseline)"
     description = ("Linear-frequency cepstral coefficients (without the level term) scored by bona fide and spoof "
                    "Gaussian mixtures, window by window (2 s every 0.5 s); the classical anti-spoofing baseline.")
+    what = "the spectral signature of synthetic speech"
 
-    def __init__(self) -> None:
-        self._model: Any = None
+    def frame_model(self, arrays: dict[str, np.ndarray]) -> Any:
+        from ...audio.gmm import LfccGmm
 
-    def model(self) -> Any:
-        if self._model is None:
-            from ...audio.gmm import LfccGmm
-
-            self._model = LfccGmm.from_arrays(_track.arrays(self.name)[0])
-        return self._model
-
-    def predict(self, media: Any) -> Any:
-        return _track.track(media, self.model())
-
-    def to_evidence(self, native: Any, media: Any) -> Evidence:
-        return _track.evidence(native, "the spectral signature of synthetic speech")
+        return LfccGmm.from_arrays(arrays)

