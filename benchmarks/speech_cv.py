@@ -162,6 +162,7 @@ def main() -> None:
     from unmask.train.audio import clip_scores, fitter
     from unmask.train.config import load_config
 
+    args.config = args.config.resolve()
     cfg = load_config(args.config)
     every = clips(cfg, args.data, args.cache)
     groups = sorted({c.group for c in every})

@@ -71,6 +71,7 @@ def main() -> None:
     from unmask.train.audio import fitter
     from unmask.train.config import load_config
 
+    args.config = args.config.resolve()
     cfg = load_config(args.config)
     every = pickle.loads(args.cache.read_bytes())
     fold = np.array([fold_of(c.group, FOLDS, 0) for c in every])

@@ -14,7 +14,8 @@ LABELS = ("authentic", "inconclusive", "manipulated", "ai-generated", "no-opinio
 _WORDS = {
     "authentic": ("Looks authentic",
                   "None of the detectors that ran found signs of editing or AI generation. That is not proof: a "
-                  "careful edit, an AI image, or a file re-saved many times can escape them."),
+                  "careful edit, AI-generated content (a picture or a cloned voice), or a file re-saved many times "
+                  "can escape them."),
     "inconclusive": ("Inconclusive",
                      "The evidence is weak or mixed. Read the reasons below, and look at any highlighted areas, "
                      "before deciding."),
