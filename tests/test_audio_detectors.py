@@ -94,14 +94,17 @@ def test_awkward_but_valid_audio_is_scored(tmp_path: Path, shape: str) -> None:
     assert 0.0 <= only(unmask.analyze(path, detectors=["lfcc_gmm"]), "lfcc_gmm").score <= 1.0
 
 
-@pytest.mark.parametrize("case", ["silent", "too_short"])
-def test_silent_or_too_short_audio_gets_no_opinion_with_a_reason(tmp_path: Path, case: str) -> None:
-    x = np.zeros(16000 * 4, np.float32) if case == "silent" else speechlike(0.3, 16000)
+@pytest.mark.parametrize("case", ["silent", "too_short", "tone", "noise"])
+def test_audio_without_a_voice_gets_no_opinion_with_a_reason(tmp_path: Path, case: str) -> None:
+    t = np.arange(16000 * 4) / 16000
+    x = {"silent": np.zeros(t.size), "too_short": speechlike(0.3, 16000), "tone": 0.5 * np.sin(2 * np.pi * 440 * t),
+         "noise": np.random.default_rng(0).normal(0, 0.1, t.size)}[case].astype(np.float32)
     path = tmp_path / f"{case}.wav"
     sf.write(path, x, 16000)
     entry = only(unmask.analyze(path, detectors=["lfcc_gmm"]), "lfcc_gmm")
     assert entry.score is None and entry.details.get("not_applicable")
-    assert ("silent" in entry.summary) if case == "silent" else ("0.30 s" in entry.summary)
+    expected = {"silent": "silent", "too_short": "0.30 s", "tone": "no speech", "noise": "no speech"}[case]
+    assert expected in entry.summary
 
 
 def test_corrupt_audio_is_a_clear_error(tmp_path: Path) -> None:

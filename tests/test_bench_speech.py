@@ -273,11 +273,11 @@ def test_lfcc_gmm_segments_reach_the_tables(tmp_path: Path) -> None:
     pytest.importorskip("scipy")
     root = tmp_path / "data"
     root.mkdir()
+    speech, _ = sf.read(Path(__file__).with_name("assets") / "speech_espeak.flac", dtype="float32")  # 16 kHz
     rng = np.random.default_rng(0)
-    t = np.arange(int(4.0 * RATE)) / RATE
-    voiced = 0.3 * np.sin(2 * np.pi * 140 * t) * (1 + np.sin(2 * np.pi * 3 * t)) + rng.normal(0, 0.02, t.size)
-    sf.write(root / "a.flac", np.clip(voiced, -1, 1), RATE, format="FLAC")
-    sf.write(root / "b.flac", np.clip(rng.normal(0, 0.1, t.size), -1, 1), RATE, format="FLAC")
+    sf.write(root / "a.flac", speech[: 4 * RATE], RATE, format="FLAC")
+    noisy = speech[5 * RATE:9 * RATE] + rng.normal(0, 0.02, 4 * RATE).astype(np.float32)
+    sf.write(root / "b.flac", np.clip(noisy, -1, 1), RATE, format="FLAC")
     (root / "m.csv").write_text('path,label,segments\na.flac,real,\nb.flac,fake,"[[0.0, 2.0]]"\n')
     proto = tmp_path / "p.yaml"
     proto.write_text(json.dumps({"dataset": str(root / "m.csv"), "detectors": ["lfcc_gmm"],

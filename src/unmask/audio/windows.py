@@ -9,7 +9,7 @@ VAD finds less than `MIN_ACTIVE` of sound are skipped and counted, not scored.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from math import lcm
 from typing import Protocol
@@ -46,6 +46,7 @@ class ScoreTrack:
     window_s: float
     duration_s: float
     details: dict = field(default_factory=dict)
+    speech: np.ndarray | None = None  # each window's share of 10-ms frames holding speech, when measured
 
     @property
     def scored(self) -> np.ndarray:
@@ -74,49 +75,56 @@ class ScoreTrack:
 
 
 def score_track(blocks: Iterable[np.ndarray], model: FrameModel, window_s: float = WINDOW_S,
-                hop_s: float = HOP_S, features: np.ndarray | None = None) -> ScoreTrack:
+                hop_s: float = HOP_S, features: np.ndarray | None = None,
+                speech: Callable[[np.ndarray], np.ndarray] | None = None) -> ScoreTrack:
     """Score every window of the audio in `blocks` (16 kHz mono, in order) with `model`. `features`: the model's
     frame features of the whole audio computed before (a trainer's cache, rows on the model's frame grid), used
-    instead of `model.features`."""
+    instead of `model.features`. `speech`: a speech detector of one recording (vad.SileroSpeech), whose share of
+    speech frames per window is recorded in the track (windows are chosen by sound energy either way)."""
     per_s = 1.0 / model.frame_s
     feats: list[np.ndarray] = []  # frame features not yet dropped, from frame index `first`
     acts: list[np.ndarray] = []  # VAD per 10 ms, from index `first_vad`
     first = first_vad = 0
-    starts, logits, active = [], [], []
+    starts, logits, active, voiced = [], [], [], []
     samples = 0
     next_start = 0.0
-    for x in _on_grid(blocks, lcm(round(model.frame_s * RATE), vad.HOP)):
+    grid = lcm(round(model.frame_s * RATE), vad.HOP, vad.SileroSpeech.CHUNK if speech else 1)
+    for x in _on_grid(blocks, grid):
         before, samples = samples, samples + x.size
         # rows pinned to the timeline (a block's frame count is rounded from the running total) so that no
         # drift accumulates over a long file
         rows = model.features(x) if features is None else features[_count(before, per_s):_count(samples, per_s)]
         feats.append(_fit(np.asarray(rows), _count(samples, per_s) - _count(before, per_s)))
-        acts.append(_fit(vad.active(x), _count(samples, 100.0) - _count(before, 100.0)))
+        on = vad.active(x)
+        heard = speech(x)[: len(on)] if speech else np.full(len(on), np.nan)
+        acts.append(_fit(np.stack([on, heard], axis=1), _count(samples, 100.0) - _count(before, 100.0)))
         have_s = samples / RATE
         while next_start + window_s <= have_s:
             first, first_vad = _score(model, feats, acts, first, first_vad, next_start, window_s, per_s,
-                                      starts, logits, active)
+                                      starts, logits, active, voiced)
             next_start += hop_s
     duration = samples / RATE
     if not starts and duration >= MIN_CLIP_S:  # a clip shorter than one window is scored whole
-        _score(model, feats, acts, first, first_vad, 0.0, duration, per_s, starts, logits, active)
+        _score(model, feats, acts, first, first_vad, 0.0, duration, per_s, starts, logits, active, voiced)
     elif starts and starts[-1] + window_s < duration - TAIL_S:  # the tail the last hop did not reach
-        _score(model, feats, acts, first, first_vad, duration - window_s, window_s, per_s, starts, logits, active)
+        _score(model, feats, acts, first, first_vad, duration - window_s, window_s, per_s, starts, logits, active,
+               voiced)
     return ScoreTrack(np.array(starts), np.array(logits, float), np.array(active), min(window_s, duration),
-                      duration)
+                      duration, speech=np.array(voiced, float) if speech else None)
 
 
 def _score(model: FrameModel, feats: list[np.ndarray], acts: list[np.ndarray], first: int, first_vad: int,
-           start: float, length: float, per_s: float, starts: list, logits: list, active: list
+           start: float, length: float, per_s: float, starts: list, logits: list, active: list, voiced: list
            ) -> tuple[int, int]:
     """Score one window, append its results, and drop the frames no later window needs."""
     all_feats, all_acts = _joined(feats), _joined(acts)
     lo, hi = round(start * per_s) - first, round((start + length) * per_s) - first
     vlo, vhi = round(start * 100) - first_vad, round((start + length) * 100) - first_vad
     frames, on = all_feats[max(lo, 0):hi], all_acts[max(vlo, 0):vhi]
-    share = float(on.mean()) if on.size else 0.0
+    share = float(on[:, 0].mean()) if on.size else 0.0
     starts.append(start)
     active.append(share)
+    voiced.append(float(on[:, 1].mean()) if on.size else 0.0)
     logits.append(model.logit(frames) if share >= MIN_ACTIVE and len(frames) else np.nan)
     # keep from the next window's start on (windows advance; the tail window may reach back one window)
     keep, keep_vad = max(lo, 0), max(vlo, 0)

@@ -15,6 +15,8 @@ from ..base import Detector
 from ..evidence import Evidence
 from ..segments import THRESHOLD, segments
 
+MIN_SPEECH = 0.3  # a window with speech in this share of its frames counts as holding speech
+
 
 class SpeechDetector(Detector):
     """A detector that scores 2-s windows of speech with a frame model shipped as weights/<name>.safetensors.
@@ -22,6 +24,7 @@ class SpeechDetector(Detector):
 
     modalities = ("audio", "video")
     outputs = ("score", "segments")
+    requires: ClassVar[tuple[str, ...]] = ("soundfile", "scipy", "safetensors", "onnxruntime", "silero_vad")
     what: ClassVar[str]
 
     def __init__(self) -> None:
@@ -54,16 +57,20 @@ def arrays(name: str) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
 
 
 def track(media: Any, model: Any) -> Any:
-    """The ScoreTrack of `model` over the media's audio (unmask.audio.windows); NotApplicable when there is
-    too little sound to judge."""
+    """The ScoreTrack of `model` over the media's audio (unmask.audio.windows), with each window's share of
+    speech (unmask.audio.vad.SileroSpeech); NotApplicable when there is too little sound, or sound but no
+    speech (a tone, music, noise: no opinion on a voice that is not there)."""
     from ...audio.signal import blocks
+    from ...audio.vad import SileroSpeech
     from ...audio.windows import MIN_CLIP_S, score_track
 
-    result = score_track(blocks(media), model)
+    result = score_track(blocks(media), model, speech=SileroSpeech())
     if result.duration_s < MIN_CLIP_S:
         raise NotApplicable(f"the audio is {result.duration_s:.2f} s long; {MIN_CLIP_S} s or more is needed")
     if not result.scored.any():
         raise NotApplicable("no window holds enough sound to judge (silent or near-silent audio)")
+    if not (result.speech[result.scored] >= MIN_SPEECH).any():
+        raise NotApplicable("no speech was found: the sound is a tone, music or noise, not a voice")
     return result
 
 

@@ -19,7 +19,6 @@ class LfccGmmDetector(SpeechDetector):
     name = "lfcc_gmm"
     version = "2"
     extra = "audio"
-    requires = ("soundfile", "scipy", "safetensors")
     paper = "Sahidullah et al., Interspeech 2015; Todisco et al., Interspeech 2019 (ASVspoof 2019 baseline)"
     description = ("Linear-frequency cepstral coefficients (without the level term) scored by bona fide and spoof "
                    "Gaussian mixtures, window by window (2 s every 0.5 s); the classical anti-spoofing baseline.")

