@@ -141,3 +141,12 @@ def test_the_sound_track_of_a_video_is_analysed(tmp_path: Path) -> None:
     assert 0.0 <= entry.score <= 1.0 and entry.details["windows"] >= 4
     mute = only(unmask.analyze(silent_film, detectors=["lfcc_gmm"]), "lfcc_gmm")
     assert mute.score is None and "no audio track" in mute.summary
+
+
+def test_a_flagged_clip_shorter_than_one_window_is_one_segment_over_it() -> None:
+    from unmask.audio.windows import ScoreTrack
+    from unmask.detectors.audio._track import evidence
+
+    one = ScoreTrack(np.array([0.0]), np.array([2.0]), np.array([1.0]), 1.6, 1.6, speech=np.array([1.0]))
+    [seg] = evidence(one, "x").segments
+    assert (seg.start_s, seg.end_s) == (0.0, 1.6)

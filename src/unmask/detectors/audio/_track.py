@@ -79,6 +79,9 @@ def evidence(result: Any, what: str) -> Evidence:
     p = result.probabilities()
     centres = (result.starts + result.window_s / 2).tolist()
     found = segments(centres, p.tolist(), THRESHOLD, result.duration_s, "synthetic speech")
+    if len(p) == 1:  # one window (a short clip scored whole): a flagged one spans it, not a point
+        found = [s.model_copy(update={"start_s": float(result.starts[0]),
+                                      "end_s": float(result.starts[0] + result.window_s)}) for s in found]
     score = result.clip_probability(THRESHOLD)
     skipped = int((~result.scored).sum())
     where = ", ".join(f"{_clock(s.start_s)}–{_clock(s.end_s)}" for s in found[:3]) + (" and more" if len(found) > 3
