@@ -4,6 +4,7 @@ run the Whisper encoder skip when the `speech` extra is not installed."""
 from __future__ import annotations
 
 import importlib.util
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -64,14 +65,16 @@ def test_whisper_probe_is_a_registered_audio_architecture() -> None:
     assert fitter("whisper_probe") is whisper_probe.fit
 
 
-def _voice(seconds: float, seed: int, hiss: float) -> np.ndarray:
-    """A voice-like harmonic series (gliding pitch, syllable-rate envelope) with `hiss` of white noise."""
+def _speech(seconds: float, seed: int, hiss: float) -> np.ndarray:
+    """`seconds` of the committed eSpeak NG clip from a seeded offset, with `hiss` of white noise added."""
+    import soundfile as sf
+
+    x, rate = sf.read(Path(__file__).with_name("assets") / "speech_espeak.flac", dtype="float32")
+    assert rate == RATE
     rng = np.random.default_rng(seed)
-    t = np.arange(round(seconds * RATE)) / RATE
-    f0 = rng.uniform(110, 200) + 40 * np.sin(2 * np.pi * rng.uniform(0.4, 1.0) * t)
-    phase = 2 * np.pi * np.cumsum(f0) / RATE
-    x = sum(np.sin(k * phase) / k for k in range(1, 16)) * (0.5 + 0.5 * np.sin(2 * np.pi * 4 * t) ** 2)
-    return (0.1 * x + rng.normal(0, hiss, t.size)).astype(np.float32)
+    n = round(seconds * RATE)
+    start = int(rng.integers(0, x.size - n))
+    return (x[start:start + n] + rng.normal(0, hiss, n)).astype(np.float32)
 
 
 @needs_model
@@ -81,7 +84,7 @@ def test_fit_separates_two_synthetic_classes_and_encodes_each_clip_once(monkeypa
     from unmask.train.whisper_probe import fit
 
     # a group holds one clip of each class, so that every calibration fold trains on both
-    clips = [Clip(_voice(3.0, i, 0.002 if i % 2 == 0 else 0.05), i % 2, f"g{i // 2}", f"c{i}") for i in range(8)]
+    clips = [Clip(_speech(3.0, i, 0.001 if i % 2 == 0 else 0.03), i % 2, f"g{i // 2}", f"c{i}") for i in range(8)]
     calls = []
     real = WhisperEncoder.features
     monkeypatch.setattr(WhisperEncoder, "features", lambda self, x: calls.append(x.size) or real(self, x))
