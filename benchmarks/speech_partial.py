@@ -47,10 +47,11 @@ def frame_scores(track, n_frames: int) -> np.ndarray:
 
 def detect(model, audio: np.ndarray):
     """(track, the detector's segments, its clip score): the speech detectors' own path."""
+    from unmask.audio.vad import SileroSpeech
     from unmask.audio.windows import score_track
     from unmask.detectors.segments import segments
 
-    track = score_track(iter([audio]), model)
+    track = score_track(iter([audio]), model, speech=SileroSpeech())
     found = segments((track.starts + track.window_s / 2).tolist(), track.probabilities().tolist(), 0.5,
                      track.duration_s, "synthetic speech")
     return track, found, track.clip_probability()

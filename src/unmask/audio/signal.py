@@ -16,7 +16,7 @@ import numpy as np
 from ..errors import MediaError, NotApplicable, reason
 
 RATE = 16000
-BLOCK_S = 30.0
+BLOCK_S = 29.44  # 184 x 2,560 samples: a whole number of every frame grid the detectors use, and <= 30 s
 
 
 def mono(x: np.ndarray) -> np.ndarray:

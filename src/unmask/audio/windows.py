@@ -4,7 +4,8 @@ A detector supplies a `FrameModel`: frame features for a block of 16 kHz mono au
 `frame_s` seconds) and a logit for the frames of one window (`logit`). The audio is decoded in blocks
 (unmask.audio.signal), each block's features are computed once, and windows of `window_s` every `hop_s`
 are scored from them; frames are kept only as long as a window still needs them. Windows where the energy
-VAD finds less than `MIN_ACTIVE` of sound are skipped and counted, not scored.
+VAD finds less than `MIN_ACTIVE` of sound (or, given a speech detector, of speech) are skipped and counted,
+not scored.
 """
 
 from __future__ import annotations
@@ -79,8 +80,9 @@ def score_track(blocks: Iterable[np.ndarray], model: FrameModel, window_s: float
                 speech: Callable[[np.ndarray], np.ndarray] | None = None) -> ScoreTrack:
     """Score every window of the audio in `blocks` (16 kHz mono, in order) with `model`. `features`: the model's
     frame features of the whole audio computed before (a trainer's cache, rows on the model's frame grid), used
-    instead of `model.features`. `speech`: a speech detector of one recording (vad.SileroSpeech), whose share of
-    speech frames per window is recorded in the track (windows are chosen by sound energy either way)."""
+    instead of `model.features`. `speech`: a speech detector of one recording (vad.SileroSpeech): with it a window
+    is scored when speech fills MIN_ACTIVE of its frames (music, tones and noise are skipped), without it when
+    sound does (energy VAD)."""
     per_s = 1.0 / model.frame_s
     feats: list[np.ndarray] = []  # frame features not yet dropped, from frame index `first`
     acts: list[np.ndarray] = []  # VAD per 10 ms, from index `first_vad`
@@ -122,10 +124,12 @@ def _score(model: FrameModel, feats: list[np.ndarray], acts: list[np.ndarray], f
     vlo, vhi = round(start * 100) - first_vad, round((start + length) * 100) - first_vad
     frames, on = all_feats[max(lo, 0):hi], all_acts[max(vlo, 0):vhi]
     share = float(on[:, 0].mean()) if on.size else 0.0
+    heard = float(on[:, 1].mean()) if on.size else 0.0  # NaN when no speech detector ran
     starts.append(start)
     active.append(share)
-    voiced.append(float(on[:, 1].mean()) if on.size else 0.0)
-    logits.append(model.logit(frames) if share >= MIN_ACTIVE and len(frames) else np.nan)
+    voiced.append(heard)
+    gate = share if np.isnan(heard) else heard
+    logits.append(model.logit(frames) if gate >= MIN_ACTIVE and len(frames) else np.nan)
     # keep from the next window's start on (windows advance; the tail window may reach back one window)
     keep, keep_vad = max(lo, 0), max(vlo, 0)
     feats[:], acts[:] = [all_feats[keep:]], [all_acts[keep_vad:]]
@@ -133,16 +137,21 @@ def _score(model: FrameModel, feats: list[np.ndarray], acts: list[np.ndarray], f
 
 
 def _on_grid(blocks: Iterable[np.ndarray], step: int) -> Iterator[np.ndarray]:
-    """The blocks re-cut to whole multiples of `step` samples (the last one excepted), so that every block
-    starts on the frame grid of the model and of the VAD."""
-    carry = np.zeros(0, np.float32)
+    """The blocks re-cut to whole multiples of `step` samples, so that every block starts on the frame grid of
+    the model and of the VADs; the few samples left at the end join the last block rather than travel alone
+    (a model that pads every block, as Whisper does to 30 s, would pay a whole block for them)."""
+    carry, pending = np.zeros(0, np.float32), None
     for x in blocks:
         x = np.concatenate([carry, x]) if carry.size else x
         cut = x.size - x.size % step
         carry = x[cut:]
         if cut:
-            yield x[:cut]
-    if carry.size:
+            if pending is not None:
+                yield pending
+            pending = x[:cut]
+    if pending is not None:
+        yield np.concatenate([pending, carry]) if carry.size else pending
+    elif carry.size:
         yield carry
 
 

@@ -79,10 +79,11 @@ def fold_of(groups: list[str], folds: int, seed: int) -> np.ndarray:
 def _track(model: Any, clip: Clip) -> Any:
     """The detectors' own scoring of the clip (unmask.audio.windows), from the frames the fitter cached in
     `clip.memo` under the model's `feature_key` when there are some."""
+    from ..audio.vad import SileroSpeech
     from ..audio.windows import score_track
 
     cached = clip.memo.get(getattr(model, "feature_key", None))
-    return score_track(iter([clip.audio]), model, features=cached)
+    return score_track(iter([clip.audio]), model, features=cached, speech=SileroSpeech())
 
 
 def window_logits(model: Any, clip: Clip) -> np.ndarray:
@@ -97,10 +98,10 @@ def clip_scores(model: Any, clips: list[Clip]) -> np.ndarray:
 
 
 def fit_lfcc_gmm(clips: list[Clip], kwargs: dict[str, Any], seed: int, echo: Callable[[str], None]) -> Any:
-    """Bona fide and spoof GMMs on the clips' frames with sound, calibrated on out-of-fold window scores."""
+    """Bona fide and spoof GMMs on the clips' frames with speech, calibrated on out-of-fold window scores."""
     from ..audio.gmm import DiagGmm, LfccGmm
     from ..audio.lfcc import lfcc
-    from ..audio.vad import active
+    from ..audio.vad import SileroSpeech
 
     k, per_clip = int(kwargs.get("components", 32)), int(kwargs.get("frames_per_clip", 200))
     iters = int(kwargs.get("max_iter", 30))
@@ -108,7 +109,7 @@ def fit_lfcc_gmm(clips: list[Clip], kwargs: dict[str, Any], seed: int, echo: Cal
     frames = []
     for clip in clips:
         f = lfcc(clip.audio)
-        on = active(clip.audio)[: len(f)]
+        on = SileroSpeech()(clip.audio)[: len(f)]
         f = f[np.flatnonzero(on)] if on.any() else f
         frames.append(f[rng.permutation(len(f))[:per_clip]])
 

@@ -80,13 +80,14 @@ class _Rows:
 
 def window_rows(clip: Clip) -> np.ndarray:
     """(windows, 512) mean frames of the clip's windows with sound (memoised in clip.memo)."""
+    from ..audio.vad import SileroSpeech
     from ..audio.whisper import DIM
     from ..audio.windows import score_track
 
     rows = clip.memo.get("whisper_windows")
     if rows is None:
         collect = _Rows()
-        score_track(iter([clip.audio]), collect, features=frames(clip))
+        score_track(iter([clip.audio]), collect, features=frames(clip), speech=SileroSpeech())
         rows = np.stack(collect.rows) if collect.rows else np.zeros((0, DIM), np.float32)
         clip.memo["whisper_windows"] = rows
     return rows

@@ -15,8 +15,6 @@ from ..base import Detector
 from ..evidence import Evidence
 from ..segments import THRESHOLD, segments
 
-MIN_SPEECH = 0.3  # a window with speech in this share of its frames counts as holding speech
-
 
 class SpeechDetector(Detector):
     """A detector that scores 2-s windows of speech with a frame model shipped as weights/<name>.safetensors.
@@ -57,19 +55,19 @@ def arrays(name: str) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
 
 
 def track(media: Any, model: Any) -> Any:
-    """The ScoreTrack of `model` over the media's audio (unmask.audio.windows), with each window's share of
-    speech (unmask.audio.vad.SileroSpeech); NotApplicable when there is too little sound, or sound but no
-    speech (a tone, music, noise: no opinion on a voice that is not there)."""
+    """The ScoreTrack of `model` over the media's windows that hold speech (unmask.audio.vad.SileroSpeech);
+    NotApplicable when there is too little sound, or sound but no speech (a tone, music, noise: no opinion on a
+    voice that is not there)."""
     from ...audio.signal import blocks
     from ...audio.vad import SileroSpeech
-    from ...audio.windows import MIN_CLIP_S, score_track
+    from ...audio.windows import MIN_ACTIVE, MIN_CLIP_S, score_track
 
     result = score_track(blocks(media), model, speech=SileroSpeech())
     if result.duration_s < MIN_CLIP_S:
         raise NotApplicable(f"the audio is {result.duration_s:.2f} s long; {MIN_CLIP_S} s or more is needed")
-    if not result.scored.any():
+    if not result.scored.any() and not (result.active >= MIN_ACTIVE).any():
         raise NotApplicable("no window holds enough sound to judge (silent or near-silent audio)")
-    if not (result.speech[result.scored] >= MIN_SPEECH).any():
+    if not result.scored.any():
         raise NotApplicable("no speech was found: the sound is a tone, music or noise, not a voice")
     return result
 
@@ -86,7 +84,7 @@ def evidence(result: Any, what: str) -> Evidence:
     skipped = int((~result.scored).sum())
     where = ", ".join(f"{_clock(s.start_s)}–{_clock(s.end_s)}" for s in found[:3]) + (" and more" if len(found) > 3
                                                                                     else "")
-    quiet = f" {skipped} of {len(p)} windows held too little sound and were skipped." if skipped else ""
+    quiet = f" {skipped} of {len(p)} windows held no speech and were skipped." if skipped else ""
     summary = wording.say(
         score,
         clear=f"The voice shows {what} (probability {score:.2f})" + (f" between {where}." if found else ".") + quiet,

@@ -17,7 +17,7 @@ from ._track import SpeechDetector
 
 class LfccGmmDetector(SpeechDetector):
     name = "lfcc_gmm"
-    version = "2"
+    version = "3"
     extra = "audio"
     paper = "Sahidullah et al., Interspeech 2015; Todisco et al., Interspeech 2019 (ASVspoof 2019 baseline)"
     description = ("Linear-frequency cepstral coefficients (without the level term) scored by bona fide and spoof "
