@@ -68,7 +68,7 @@ def track(media: Any, model: Any) -> Any:
     if not result.scored.any() and not (result.active >= MIN_ACTIVE).any():
         raise NotApplicable("no window holds enough sound to judge (silent or near-silent audio)")
     if not result.scored.any():
-        raise NotApplicable("no speech was found: the sound is a tone, music or noise, not a voice")
+        raise NotApplicable("no speech was found (the sound is a tone, music or noise, not a voice)")
     return result
 
 
