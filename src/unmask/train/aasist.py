@@ -183,10 +183,11 @@ class _Windows:
 def window_logits(model: Any, clip: Clip, batch: int = 16) -> np.ndarray:
     """model's calibrated logits of the windows score_track scores in the clip, computed in batches (equal to
     unmask.train.audio.window_logits up to float rounding)."""
+    from ..audio.vad import SileroSpeech
     from ..audio.windows import score_track
 
     keep = _Windows(model)
-    score_track(iter([clip.audio]), keep)
+    score_track(iter([clip.audio]), keep, speech=SileroSpeech())
     out = []
     for lo in range(0, len(keep.waves), batch):
         part = keep.waves[lo:lo + batch]
