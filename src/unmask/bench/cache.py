@@ -123,6 +123,12 @@ class ResultCache:
         self._pending.clear()
 
 
+def row_scores(rows: list[dict[str, Any]]) -> np.ndarray:
+    """The rows' scores, 0 where there is none (an error, not applicable, no opinion: not flagged)."""
+    return np.array([0.0 if r.get("score") is None or not np.isfinite(r["score"]) else float(r["score"])
+                     for r in rows], dtype=np.float64)
+
+
 def segments_json(segments: Any) -> str:
     """An Evidence's segments as compact JSON `[[start_s, end_s, score], ...]` (times to 0.1 ms)."""
     return json.dumps([[round(float(s.start_s), 4), round(float(s.end_s), 4), float(s.score)] for s in segments],

@@ -22,7 +22,7 @@ import numpy as np
 from ..datasets import Item, Manifest
 from ..metrics import LocalizationAccumulator, binary_summary
 from . import speech
-from .cache import ResultCache
+from .cache import ResultCache, row_scores
 from .protocol import DEFAULT_METRICS
 
 BINARY_HEADER = ("Image-level detection. AUC and AP: sklearn conventions (roc_auc_score, "
@@ -94,18 +94,13 @@ def _results(run: RunData, det: str, pert: str) -> tuple[list[int], list[dict[st
     return idx, rows
 
 
-def _score(row: dict[str, Any]) -> float:
-    s = row.get("score")
-    return 0.0 if s is None or not np.isfinite(s) else float(s)
-
-
 def binary_row(run: RunData, det: str, pert: str) -> dict[str, Any]:
     """One line of the detection table for (perturbation, detector)."""
     idx, rows = _results(run, det, pert)
     out: dict[str, Any] = {"perturbation": pert, "detector": det}
     if rows:
         y = np.array([run.manifest.items[i].y for i in idx])
-        out.update(binary_summary(y, np.array([_score(r) for r in rows]), run.threshold))
+        out.update(binary_summary(y, row_scores(rows), run.threshold))
     else:
         out.update({"n": 0, "n_pos": 0})
     runtimes = [r["runtime_s"] for r in rows if r.get("runtime_s") is not None]
@@ -161,7 +156,7 @@ def slice_rows(run: RunData, det: str, pert: str, attr: str) -> list[dict[str, A
     idx, rows = _results(run, det, pert)
     items = [run.manifest.items[i] for i in idx]
     y = np.array([it.y for it in items])
-    s = np.array([_score(r) for r in rows])
+    s = row_scores(rows)
     values = [_slice_value(it, attr) for it in items]
     out = []
     for v in sorted({v for v in values if v is not None}):
@@ -256,7 +251,7 @@ def _pyplot() -> Any:
 
 def _scores(run: RunData, det: str, pert: str) -> tuple[np.ndarray, np.ndarray]:
     idx, rows = _results(run, det, pert)
-    return np.array([run.manifest.items[i].y for i in idx], dtype=int), np.array([_score(r) for r in rows])
+    return np.array([run.manifest.items[i].y for i in idx], dtype=int), row_scores(rows)
 
 
 def plot_roc(run: RunData, pert: str, path: Path, plt: Any) -> bool:

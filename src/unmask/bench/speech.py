@@ -26,7 +26,7 @@ import numpy as np
 
 from ..datasets import Item
 from ..metrics import activitynet_ap, activitynet_map, eer, min_tdcf_from_weights, roc_auc
-from .cache import parse_segments
+from .cache import parse_segments, row_scores
 
 TIOU = (0.5, 0.75)
 NO_ASV = "no ASV side in the protocol"
@@ -64,12 +64,6 @@ TEMPORAL_COLUMNS = ["perturbation", "detector", "n", "n_fake", "n_real", "n_gt",
                     "ap@0.75", "map", "real_flagged", "fake_flagged", "no_result", "fake_unlabelled", "missing"]
 
 
-def scores(rows: list[dict[str, Any]]) -> np.ndarray:
-    """The rows' scores, 0 where there is none (error, not applicable, no opinion), as the detection table."""
-    return np.array([0.0 if r.get("score") is None or not np.isfinite(r["score"]) else float(r["score"])
-                     for r in rows], dtype=np.float64)
-
-
 def _flagged(s: np.ndarray, threshold: float) -> float | None:
     return float(np.mean(s >= threshold)) if s.size else None
 
@@ -84,7 +78,7 @@ def spoofing_row(items: list[Item], rows: list[dict[str, Any]], threshold: float
                  tdcf: dict[str, Any] | None) -> dict[str, Any]:
     """One line of the spoofing table (SPOOF_COLUMNS, less perturbation/detector/missing)."""
     y = np.array([it.y for it in items], dtype=np.int64)
-    s = scores(rows)
+    s = row_scores(rows)
     real, fake = s[y == 0], s[y == 1]
     out: dict[str, Any] = {"n": int(y.size), "n_fake": int(fake.size), "n_real": int(real.size)}
     out["eer"], out["auc"] = _eer_auc(y, s)
@@ -110,7 +104,7 @@ def generator(item: Item) -> str | None:
 def generator_rows(items: list[Item], rows: list[dict[str, Any]], threshold: float) -> list[dict[str, Any]]:
     """One row per generator of the fake items (GENERATOR_COLUMNS less perturbation/detector)."""
     y = np.array([it.y for it in items], dtype=np.int64)
-    s = scores(rows)
+    s = row_scores(rows)
     names = [generator(it) if it.y == 1 else None for it in items]
     out = []
     for name in sorted({n for n in names if n is not None}):
