@@ -46,15 +46,17 @@ def frame_scores(track, n_frames: int) -> np.ndarray:
 
 
 def detect(model, audio: np.ndarray):
-    """(track, the detector's segments, its clip score): the speech detectors' own path."""
+    """(track, the detector's segments, its clip score): the speech detectors' own path
+    (unmask.detectors.audio._track.evidence); no segments and a NaN score when no window holds speech."""
     from unmask.audio.vad import SileroSpeech
     from unmask.audio.windows import score_track
-    from unmask.detectors.segments import segments
+    from unmask.detectors.audio._track import evidence
 
     track = score_track(iter([audio]), model, speech=SileroSpeech())
-    found = segments((track.starts + track.window_s / 2).tolist(), track.probabilities().tolist(), 0.5,
-                     track.duration_s, "synthetic speech")
-    return track, found, track.clip_probability()
+    if not track.scored.any():
+        return track, [], float("nan")
+    found = evidence(track, "synthetic speech")
+    return track, found.segments, found.score
 
 
 def main() -> None:

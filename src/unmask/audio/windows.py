@@ -11,7 +11,7 @@ not scored.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from math import lcm
 from typing import Protocol
 
@@ -38,15 +38,15 @@ class FrameModel(Protocol):
 
 @dataclass
 class ScoreTrack:
-    """Native output of a windowed audio detector: each window's start (s), logit (NaN when skipped for
-    silence) and share of active frames, the window length, and the audio's duration."""
+    """Native output of a windowed audio detector: each window's start (s), logit (NaN when skipped: too little
+    sound, or given a speech detector too little speech), share of frames with sound and of frames with speech,
+    the window length, and the audio's duration."""
 
     starts: np.ndarray
     logits: np.ndarray
     active: np.ndarray
     window_s: float
     duration_s: float
-    details: dict = field(default_factory=dict)
     speech: np.ndarray | None = None  # each window's share of 10-ms frames holding speech, when measured
 
     @property

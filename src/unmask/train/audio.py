@@ -87,7 +87,7 @@ def _track(model: Any, clip: Clip) -> Any:
 
 
 def window_logits(model: Any, clip: Clip) -> np.ndarray:
-    """The model's logits of the clip's windows with sound."""
+    """The model's logits of the clip's windows with speech."""
     track = _track(model, clip)
     return track.logits[track.scored]
 

@@ -34,7 +34,7 @@ class SpeechDetector(Detector):
 
     def model(self) -> Any:
         if self._model is None:
-            self._model = self.frame_model(arrays(self.name)[0])
+            self._model = self.frame_model(arrays(self.name))
         return self._model
 
     def predict(self, media: Any) -> Any:
@@ -44,14 +44,14 @@ class SpeechDetector(Detector):
         return evidence(native, self.what)
 
 
-def arrays(name: str) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    """(arrays, model card) of a shipped array model (weights/<name>.safetensors + .json)."""
+def arrays(name: str) -> dict[str, np.ndarray]:
+    """The arrays of a shipped array model (weights/<name>.safetensors; ModelMissing without its card)."""
     from safetensors.numpy import load_file
 
     from ...learned.store import read_card, weights_dir
 
-    card = read_card(name)
-    return load_file(str(weights_dir() / f"{name}.safetensors")), card
+    read_card(name)
+    return load_file(str(weights_dir() / f"{name}.safetensors"))
 
 
 def track(media: Any, model: Any) -> Any:
