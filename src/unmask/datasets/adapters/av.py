@@ -29,6 +29,14 @@ def _asv_line(line: str) -> tuple[str, str, str, str | None] | None:
     return parts[0], parts[1], key, attack
 
 
+def _asv_item(path: str, key: str, speaker: str, split: str, attrs: dict[str, Any],
+              segments: list[list[float]] | None = None) -> Item:
+    """An item of an ASVspoof-style key line (also PartialSpoof's): bonafide -> real, spoof -> fake, group =
+    speaker (a speaker on both sides of a split is a leak)."""
+    return Item(path=path, label="real" if key == "bonafide" else "fake", label_raw=key, segments=segments,
+                group=speaker, split=split, attrs=attrs)
+
+
 def _asv_audio(root: Path, split: str, utt: str) -> Path:
     for folder in (
         root / f"ASVspoof2019_LA_{split}" / "flac",
@@ -67,16 +75,7 @@ def asvspoof2019(root: Path) -> Manifest:
             attrs: dict[str, Any] = {"speaker": speaker}
             if key == "spoof":
                 attrs["generator"] = attack or "unknown"
-            items.append(
-                Item(
-                    path=rel(_asv_audio(root, split, utt), root),
-                    label="real" if key == "bonafide" else "fake",
-                    label_raw=key,
-                    group=speaker,
-                    split=split,
-                    attrs=attrs,
-                )
-            )
+            items.append(_asv_item(rel(_asv_audio(root, split, utt), root), key, speaker, split, attrs))
     return Manifest(items, root, [f"{bad} protocol line(s) could not be parsed"] if bad else [])
 
 
@@ -239,16 +238,7 @@ def asvspoof2021(root: Path, *, track: str = "LA,DF") -> Manifest:
                 attrs["vocoder"] = parts[8]
             if key == "spoof":
                 attrs["generator"] = attack if attack not in ("-", "spoof") else "unknown"
-            items.append(
-                Item(
-                    path=rel(_in_first(folders[kind], f"{utt}.flac"), root),
-                    label="real" if key == "bonafide" else "fake",
-                    label_raw=key,
-                    group=speaker,
-                    split="eval",
-                    attrs=attrs,
-                )
-            )
+            items.append(_asv_item(rel(_in_first(folders[kind], f"{utt}.flac"), root), key, speaker, "eval", attrs))
     notes = [f"{bad} key line(s) could not be parsed"] if bad else []
     if other:
         notes.append(f"skipped {other} line(s) of another track (not {', '.join(sorted(wanted))})")
@@ -479,17 +469,8 @@ def partialspoof(root: Path, *, resolution: str = "0.16") -> Manifest:
                 segments, fraction = _spoof_spans(vector, step)
                 attrs["spoof_fraction"] = round(fraction, 4)
                 disagree += bool(segments) != (key == "spoof")
-            items.append(
-                Item(
-                    path=rel(base / split / "con_wav" / f"{utt}.wav", root),
-                    label="real" if key == "bonafide" else "fake",
-                    label_raw=key,
-                    segments=segments or None,
-                    group=speaker,
-                    split=split,
-                    attrs=attrs,
-                )
-            )
+            items.append(_asv_item(rel(base / split / "con_wav" / f"{utt}.wav", root), key, speaker, split, attrs,
+                                   segments or None))
     notes = [f"{bad} protocol line(s) could not be parsed"] if bad else []
     if unlabelled:
         notes.append(f"{unlabelled} utterance(s) have no segment labels at resolution {resolution} s")
