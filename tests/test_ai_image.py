@@ -3,11 +3,10 @@ shipped detectors `npr` and `spectral_residual`."""
 
 from __future__ import annotations
 
-import io
-
 import numpy as np
 import pytest
-from PIL import Image
+
+from helpers import png
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("safetensors")
@@ -17,12 +16,6 @@ from unmask.errors import NotApplicable  # noqa: E402
 from unmask.learned.layers import npr_residual  # noqa: E402
 from unmask.learned.net import build  # noqa: E402
 from unmask.train.sources.upsample import UpsampleSource, decode_fake, prepare_host  # noqa: E402
-
-
-def _png(rgb: np.ndarray) -> bytes:
-    buf = io.BytesIO()
-    Image.fromarray(rgb).save(buf, "PNG")
-    return buf.getvalue()
 
 
 @pytest.mark.parametrize("arch", ["npr", "spectral"])
@@ -60,7 +53,7 @@ def test_spectral_peak_features_see_a_period_two_pattern():
 
 def _source(tmp_path, photo, **spec) -> UpsampleSource:
     path = tmp_path / "photo.png"
-    path.write_bytes(_png(photo))
+    path.write_bytes(png(photo))
     return UpsampleSource([path], 8, {"size": 96, **spec})
 
 
@@ -101,7 +94,7 @@ def test_detectors_run_the_shipped_model(name, photo):
     from unmask.detectors.registry import Registry
 
     detector = Registry.default(plugins=False).get(name)()
-    media = unmask.load(_png(photo[100:228, 150:278]))
+    media = unmask.load(png(photo[100:228, 150:278]))
     ev = detector.analyze(media)
     assert 0.0 <= ev.score <= 1.0
     assert ev.attribution == {"ai-generated": pytest.approx(ev.score)}
@@ -115,4 +108,4 @@ def test_detectors_refuse_a_tiny_image(name, photo):
 
     detector = Registry.default(plugins=False).get(name)()
     with pytest.raises(NotApplicable, match="at least"):
-        detector.predict(unmask.load(_png(photo[:40, :40])))
+        detector.predict(unmask.load(png(photo[:40, :40])))

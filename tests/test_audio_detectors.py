@@ -3,15 +3,15 @@ clipped, silent, too short, corrupt, a video's sound track), and what the report
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import json
-import sys
 from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+from helpers import asset_module
 
 sf = pytest.importorskip("soundfile")
 pytest.importorskip("safetensors")
@@ -25,11 +25,7 @@ SHIPPED = {card["name"] for card in list_models()}
 
 
 def _golden_module():
-    spec = importlib.util.spec_from_file_location("make_audio_golden", ASSETS / "make_audio_golden.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["make_audio_golden"] = module
-    spec.loader.exec_module(module)
-    return module
+    return asset_module("make_audio_golden")
 
 
 def flac(x: np.ndarray, rate: int) -> bytes:

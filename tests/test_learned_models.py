@@ -3,14 +3,14 @@ run them. Golden values come from tests/assets/make_learned_golden.py."""
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+from helpers import asset_module
 
 pytest.importorskip("torch")
 pytest.importorskip("safetensors")
@@ -25,11 +25,7 @@ SHIPPED = ["face_xray", "forensic_unet", "lfcc_gmm", "npr", "spectral", "univfd"
 
 
 def _golden_module():
-    spec = importlib.util.spec_from_file_location("make_learned_golden", ASSETS / "make_learned_golden.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["make_learned_golden"] = module
-    spec.loader.exec_module(module)
-    return module
+    return asset_module("make_learned_golden")
 
 
 def test_the_expected_models_are_shipped_and_small() -> None:

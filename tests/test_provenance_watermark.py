@@ -14,6 +14,7 @@ from scipy.stats import binom
 from skimage import data
 
 import unmask
+from helpers import png
 from unmask.detectors.image.watermark import InvisibleWatermark
 from unmask.errors import NotApplicable
 from unmask.provenance import watermark as wm
@@ -25,12 +26,6 @@ MARKS = {m.key: m for m in wm.KNOWN_MARKS}
 
 def _rgb(path: Path) -> np.ndarray:
     return np.asarray(Image.open(path).convert("RGB"))
-
-
-def _png(rgb: np.ndarray) -> bytes:
-    buf = io.BytesIO()
-    Image.fromarray(rgb).save(buf, format="PNG")
-    return buf.getvalue()
 
 
 def _jpeg_roundtrip(rgb: np.ndarray, quality: int) -> np.ndarray:
@@ -70,10 +65,10 @@ def test_images_marked_here_are_found_and_unmarked_originals_are_not(key, conven
     original = data.astronaut()
     marked = wm.embed(original, MARKS[key].bits, convention)
     assert np.abs(marked.astype(int) - original).mean() < 1.5  # invisible: tiny change
-    found = InvisibleWatermark().analyze(unmask.load(_png(marked)))
+    found = InvisibleWatermark().analyze(unmask.load(png(marked)))
     assert found.details["best"]["mark"] == key and found.details["best"]["ber"] == 0.0
     assert found.details["best"]["convention"] == convention
-    clean = InvisibleWatermark().analyze(unmask.load(_png(original)))
+    clean = InvisibleWatermark().analyze(unmask.load(png(original)))
     assert clean.score is None and not clean.facts and clean.details["best"]["p_false_alarm"] > 1e-3
 
 
@@ -81,7 +76,7 @@ def test_images_marked_here_are_found_and_unmarked_originals_are_not(key, conven
 def test_unmarked_photos_give_no_opinion(photo):
     rgb = getattr(data, photo)()
     rgb = np.repeat(rgb[..., None], 3, axis=2) if rgb.ndim == 2 else rgb
-    ev = InvisibleWatermark().analyze(unmask.load(_png(rgb)))
+    ev = InvisibleWatermark().analyze(unmask.load(png(rgb)))
     assert ev.score is None and ev.details["best"]["p_false_alarm"] > 1e-3
     bers = [t["ber"] for t in ev.details["tests"]]
     assert min(bers) > 0.15  # nothing close to a message
@@ -95,8 +90,8 @@ def test_jpeg_recompression_erases_the_mark_and_the_detector_says_so():
         tests = {(t.mark.key, t.convention): t for t in wm.check_known_marks(_jpeg_roundtrip(marked, quality))}
         errors[quality] = tests[("sdxl", "f32-bgr")].bit_errors
     assert errors[98] <= 2 and errors[90] >= 10
-    q98 = InvisibleWatermark().analyze(unmask.load(_png(_jpeg_roundtrip(marked, 98))))
-    q90 = InvisibleWatermark().analyze(unmask.load(_png(_jpeg_roundtrip(marked, 90))))
+    q98 = InvisibleWatermark().analyze(unmask.load(png(_jpeg_roundtrip(marked, 98))))
+    q90 = InvisibleWatermark().analyze(unmask.load(png(_jpeg_roundtrip(marked, 90))))
     assert q98.details["decisive"] and q98.details["best"]["mark"] == "sdxl"
     assert q90.score is None and not q90.details["decisive"]
 
@@ -133,4 +128,4 @@ def test_haar_band_is_bit_identical_to_pywavelets():
 
 def test_small_images_are_out_of_scope():
     with pytest.raises(NotApplicable, match="256x256"):
-        InvisibleWatermark().analyze(unmask.load(_png(data.astronaut()[:200, :200])))
+        InvisibleWatermark().analyze(unmask.load(png(data.astronaut()[:200, :200])))

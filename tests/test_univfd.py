@@ -3,11 +3,10 @@ Runs with the shipped safetensors only (no ImageNet weights packages, no shared 
 
 from __future__ import annotations
 
-import io
-
 import numpy as np
 import pytest
-from PIL import Image
+
+from helpers import png
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("safetensors")
@@ -17,12 +16,6 @@ from unmask.learned.archs.univfd import shrink_short, view_starts, views  # noqa
 from unmask.learned.net import build  # noqa: E402
 from unmask.train.sources import Sample  # noqa: E402
 from unmask.train.sources.rescaled import RescaledSource  # noqa: E402
-
-
-def _png(rgb: np.ndarray) -> bytes:
-    buf = io.BytesIO()
-    Image.fromarray(rgb).save(buf, "PNG")
-    return buf.getvalue()
 
 
 def test_views_see_every_size_at_one_scale():
@@ -82,7 +75,7 @@ def test_detector_runs_the_shipped_model(photo):
     from unmask.detectors.registry import Registry
 
     detector = Registry.default(plugins=False).get("univfd")()
-    ev = detector.analyze(unmask.load(_png(photo)))
+    ev = detector.analyze(unmask.load(png(photo)))
     assert 0.0 <= ev.score <= 1.0 and ev.attribution == {"ai-generated": pytest.approx(ev.score)}
     assert ev.summary.endswith(".") and "probability" in ev.summary
     assert ev.details["model"] == "univfd" and ev.details["model_digest"]
