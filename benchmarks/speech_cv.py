@@ -30,17 +30,21 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def clips(cfg, data: Path, cache: Path) -> list:
+def clips(cfg, cache: Path) -> list:
+    """The config's decoded training clips under each of its chains, kept in `cache` with what they were read
+    from (data specs and chains), so that a config reading other data or chains decodes afresh."""
     from unmask.train.audio import read_clips
     from unmask.train.sources import Context
 
+    chains = list(cfg.augment.get("chains", ["none"]))
+    key = json.dumps({"train": cfg.train, "chains": chains}, sort_keys=True, default=str)
     if cache.is_file():
-        return pickle.loads(cache.read_bytes())
-    os.environ.setdefault("UNMASK_DATA", str(data))
-    found = read_clips(cfg.train, Context(Path(cfg.folder), cfg.seed), list(cfg.augment.get("chains", ["none"])),
-                       lambda s: print(s, file=sys.stderr))
+        kept = pickle.loads(cache.read_bytes())
+        if isinstance(kept, dict) and kept.get("key") == key:
+            return kept["clips"]
+    found = read_clips(cfg.train, Context(Path(cfg.folder), cfg.seed), chains, lambda s: print(s, file=sys.stderr))
     cache.parent.mkdir(parents=True, exist_ok=True)
-    cache.write_bytes(pickle.dumps(found))
+    cache.write_bytes(pickle.dumps({"key": key, "clips": found}))
     return found
 
 
@@ -164,7 +168,7 @@ def main() -> None:
 
     args.config = args.config.resolve()
     cfg = load_config(args.config)
-    every = clips(cfg, args.data, args.cache)
+    every = clips(cfg, args.cache)
     groups = sorted({c.group for c in every})
     chains = list(dict.fromkeys(c.chain for c in every))
     scores = np.full(len(every), np.nan)

@@ -4,7 +4,7 @@ exact boundaries (unmask.audio.splice), scored by a speech detector refitted wit
     python benchmarks/speech_partial.py [--config configs/train/lfcc_gmm.yaml] [--cache runs/speech/clips.pkl]
                                         [--out docs/benchmarks/speech_partial_<detector>.json]
 
-The clean dev clips (benchmarks/speech_cv.py's cache) are split into 4 folds by source (seed 0). For each
+The clean dev clips (benchmarks/speech_cv.py's decoded clips and cache) are split into 4 folds by source (seed 0). For each
 fold the config's recipe is refitted on the other folds (all training chains), and every real clip of the
 fold of 3 s or more becomes a host: one synthetic utterance of the same fold (its speech part, 1.5-4 s) is
 inserted at a random point (seeded), level-matched, with 10 ms fades. The untouched hosts are scored too.
@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import pickle
 import sys
 import time
 from pathlib import Path
@@ -67,6 +66,8 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
     os.environ.setdefault("UNMASK_DATA", str(args.data))
+    from speech_cv import clips
+
     from unmask.audio.signal import RATE
     from unmask.audio.splice import speech_span, splice
     from unmask.datasets.split import fold_of
@@ -76,7 +77,7 @@ def main() -> None:
 
     args.config = args.config.resolve()
     cfg = load_config(args.config)
-    every = pickle.loads(args.cache.read_bytes())
+    every = clips(cfg, args.cache)
     fold = np.array([fold_of(c.group, FOLDS, 0) for c in every])
     rng = np.random.default_rng(0)
     preds, truth, caught, host_alarms, frames_y, frames_s = {}, {}, [], [], [], []
