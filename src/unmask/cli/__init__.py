@@ -4,6 +4,7 @@ One module per command group, each only parsing arguments and printing; the work
 packages they call, imported inside each command so that `unmask --help` stays light:
 
 - `scan`: `unmask scan` (unmask.scan, unmask.analysis, unmask.report)
+- `batch`: `unmask batch` on Ray Data (unmask.batch)
 - `catalog`: `unmask detectors`, `unmask models`, `unmask schema`
 - `serve`: `unmask serve` (unmask.serve)
 - `bench`: `unmask bench run/report` (unmask.bench)
@@ -11,6 +12,7 @@ packages they call, imported inside each command so that `unmask --help` stays l
 - `verdict`: `unmask verdict fit/show` (unmask.verdict)
 - `train`: `unmask train` (unmask.train)
 - `data`: `unmask data check/convert` (unmask.datasets)
+- `index`: `unmask index add/info/remove` (unmask.posts.index), the pictures `image_reuse` searches
 
 Exit codes: 0 done (every file analysed); 1 done, but some files or results failed (each listed with its
 reason); 2 usage error (bad option, unknown detector, no files, an output that cannot be written); 3 the run
@@ -27,7 +29,7 @@ from typing import Annotated
 import typer
 
 from .._version import __version__
-from . import bench, calibrate, catalog, data, scan, serve, train, verdict
+from . import batch, bench, calibrate, catalog, data, index, scan, serve, train, verdict
 from .metavars import use_plain_metavars
 
 __all__ = ["app", "main"]
@@ -50,6 +52,7 @@ def _root(version: Annotated[bool, typer.Option("--version", callback=_version, 
 
 
 app.command()(scan.scan)
+app.command()(batch.batch)
 app.command("detectors")(catalog.list_detectors)
 app.command()(catalog.schema)
 app.command()(serve.serve)
@@ -59,6 +62,7 @@ app.add_typer(verdict.verdict_app, name="verdict", help="Verdict models: fit one
 app.command("train")(train.train)
 app.command("models")(catalog.models)
 app.add_typer(data.data_app, name="data")
+app.add_typer(index.index_app, name="index")
 
 
 def main() -> None:

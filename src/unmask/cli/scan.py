@@ -141,6 +141,10 @@ def scan(
     trust_anchors: Annotated[Path | None, typer.Option(
         "--c2pa-trust-anchors", metavar="PEM", envvar="UNMASK_C2PA_TRUST_ANCHORS",
         help="PEM bundle of C2PA signers to trust (Content Credentials from others are 'untrusted').")] = None,
+    index: Annotated[Path | None, typer.Option(
+        "--index", metavar="PATH", envvar="UNMASK_INDEX",
+        help="Image index (from `unmask index add`) that image_reuse searches for a post's pictures "
+             "(default: image-index.sqlite in $UNMASK_CACHE or ~/.cache/unmask).")] = None,
     calibration: Annotated[list[Path] | None, typer.Option(
         "--calibration", metavar="FILE", help="A calibration file from `unmask calibrate` (repeatable).")] = None,
     verdict_model: Annotated[str | None, typer.Option(
@@ -165,7 +169,7 @@ def scan(
         raise typer.BadParameter("no files to analyse" + (" (use --recursive for sub-directories)"
                                                            if not recursive else ""), param_hint="PATH")
     outputs = (output_file(json_out, "--json"), output_file(html_out, "--html"), output_dir(artifacts, "--artifacts"))
-    options = _trust_options(trust_anchors, registry)
+    options = {**_trust_options(trust_anchors, registry), **_index_options(index)}
     calibrations = _calibration_files(calibration or [])
     _check_verdict_model(verdict_model)
     analyzer = Analyzer(profile=profile, detectors=chosen, registry=registry, skip_uninstalled=True,
@@ -196,6 +200,19 @@ def _trust_options(pem: Path | None, registry: Registry) -> dict[str, dict[str, 
     except UnmaskError as exc:
         raise typer.BadParameter(str(exc), param_hint="--c2pa-trust-anchors") from exc
     return {"c2pa": {"trust_anchors": str(pem)}}
+
+
+def _index_options(path: Path | None) -> dict[str, dict[str, str]]:
+    """Detector options for the image index, opened once here so a missing or broken index is a usage error."""
+    if path is None:
+        return {}
+    from ..posts.index import ImageIndex
+
+    try:
+        ImageIndex(path).close()
+    except UnmaskError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--index") from exc
+    return {"image_reuse": {"index": str(path)}}
 
 
 def _calibration_files(paths: list[Path]) -> dict[str, str]:
