@@ -53,8 +53,6 @@ LAYERS: dict[str, tuple[str, float]] = {
     "unmask": ("library", 7),
     # many files -> ordered reports (the Python batch API and the CLI's engine)
     "unmask.scan": ("library", 8),
-    # many files on Ray Data -> a resumable Parquet dataset (`unmask batch`); its workers run unmask.scan's items
-    "unmask.batch": ("library", 9),
     # research: metrics < datasets, perturbations < benchmark runner < training
     "unmask.metrics": ("research", 0),
     "unmask.datasets": ("research", 1),
