@@ -152,7 +152,19 @@ def test_aasist_is_a_registered_audio_architecture_and_checks_its_kwargs() -> No
     with pytest.raises(ValueError, match="unknown aasist kwargs"):
         options({"epoch": 3})
     with pytest.raises(ValueError, match="calibration must be"):
-        options({"calibration": "none"})
+        options({"calibration": "platt"})
+    assert options({"calibration": "none"})["calibration"] == "none"
+
+
+def test_calibration_none_is_one_fit_scored_by_the_network_log_odds() -> None:
+    from unmask.train.aasist import fit, options, train_net
+
+    clips = [Clip(voice(0.6, i, 0.03 * (i % 2)), i % 2, f"g{i}", f"c{i}") for i in range(4)]
+    kwargs = {"size": "light", "epochs": 1, "batch_size": 2, "window_s": 0.25, "device": "cpu", "calibration": "none"}
+    model = fit(clips, kwargs, 0, lambda s: None)
+    alone = train_net(clips, np.arange(4), options(kwargs), 0, lambda s: None)
+    assert (model.scale, model.offset) == (1.0, 0.0)
+    assert all(np.array_equal(v, alone.arrays()[k]) for k, v in model.arrays().items() if k != "calibration")
 
 
 def test_a_tiny_fit_separates_two_synthetic_classes() -> None:

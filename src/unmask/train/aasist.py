@@ -26,7 +26,10 @@ Calibration (kwarg `calibration`):
 - "one_fold" (the config's): the same with only the first group fold that holds both classes: a fit without
   it for its out-of-fold window logits, then the fit on all clips (5/3 clip-sets' worth for 3 folds, ~1.8x
   cheaper). The logistic map is fitted on about a third of the windows instead of all of them. Its window
-  logits are computed in batches (the same windows as score_track scores, unmask.audio.windows).
+  logits are computed in batches (the same windows as score_track scores, unmask.audio.windows);
+- "none": one fit on all clips, scored by the network's own log-odds (scale 1, offset 0; the loss weighs the
+  classes equally, so 0 is the balanced boundary): no calibration fit and no calibration windows to score,
+  for a reduced-budget run (configs/train/aasist_light_cpu.yaml) where those would cost more than training.
 
 Cost. Per 2-s window on one CPU core (unmask.audio.aasist; benchmarks/aasist_speed.py), full / light:
 forward 0.166 / 0.135 s in batches of 8 and 0.180 / 0.145 s one at a time, a training step (forward, backward,
@@ -65,8 +68,8 @@ def options(kwargs: dict[str, Any]) -> dict[str, Any]:
     if unknown:
         raise ValueError(f"unknown aasist kwargs {sorted(unknown)}; known: {', '.join(DEFAULTS)}")
     opts = {**DEFAULTS, **kwargs}
-    if opts["calibration"] not in ("folds", "one_fold"):
-        raise ValueError(f"calibration must be 'folds' or 'one_fold', got {opts['calibration']!r}")
+    if opts["calibration"] not in ("folds", "one_fold", "none"):
+        raise ValueError(f"calibration must be 'folds', 'one_fold' or 'none', got {opts['calibration']!r}")
     return opts
 
 
@@ -205,6 +208,8 @@ def fit(clips: list[Clip], kwargs: dict[str, Any], seed: int, echo: Callable[[st
     def fit_rows(rows: np.ndarray) -> Any:
         return train_net(clips, rows, opts, seed, echo)
 
+    if opts["calibration"] == "none":  # the network's own log-odds (scale 1, offset 0): one fit, no scoring
+        return _stored(fit_rows(np.arange(len(clips))))
     one_fold = opts["calibration"] == "one_fold"
     return _stored(calibrated(fit_rows, clips, folds, seed, echo, one_fold, window_logits))
 
