@@ -37,7 +37,8 @@ class Server:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         cmd = [sys.executable, "-c", "from unmask.cli import main; main()", "serve", "--port", str(self.port),
-               "--data-dir", str(data_dir), "--workers", "1", "--profile", "fast", "--rate-limit", "0"]
+               "--data-dir", str(data_dir), "--workers", "1", "--profile", "fast", "--rate-limit", "0",
+               "--lease-seconds", "2"]  # the restarted server takes the killed one's jobs over after this
         self.log = log.open("ab")
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + 60
@@ -154,7 +155,10 @@ def test_kill_9_mid_analysis_then_restart(tmp_path: Path, servers: list[Server])
     after = _db_statuses(data_dir)
     assert all(after[i][1] >= 2 for i in interrupted)  # re-queued and analysed again
     assert len(client.get("/v1/analyses", params={"limit": 200}).json()["items"]) == len(ids)  # none duplicated
-    assert not list((data_dir / "reports").glob(".*.tmp")) and not list((data_dir / "tmp").iterdir())
+    assert not list((data_dir / "reports").glob(".*.tmp"))
+    live = client.get("/v1/health").json()["server"]  # only the live server's scratch is left
+    assert {p.name for p in (data_dir / "tmp").iterdir()} == {live, f"{live}.lock"}
+    assert not list((data_dir / "tmp" / live).iterdir())
     for job_id in ids:
         html = client.get(f"/v1/analyses/{job_id}/report.html")
         assert html.status_code == 200 and html.text.rstrip().endswith("</html>")

@@ -25,6 +25,9 @@ def serve(
     database_url: Annotated[str | None, typer.Option(envvar="UNMASK_DATABASE_URL",
                                                      help="postgresql://... (default: SQLite in --data-dir).")] = None,
     max_upload_mb: Annotated[int, typer.Option(min=1, help="Largest upload in MiB.")] = 100,
+    lease_seconds: Annotated[float, typer.Option(min=1.0, envvar="UNMASK_LEASE_SECONDS",
+                                                 help="A running job stays this server's for this long without "
+                                                      "a heartbeat; then another server may take it over.")] = 30.0,
 ) -> None:
     """Start the web service: REST API under /v1 (OpenAPI at /openapi.json) and a web page at /."""
     if profile not in PROFILES:
@@ -37,4 +40,5 @@ def serve(
     run(ServeSettings(data_dir=data_dir, host=host, port=port, workers=workers, profile=profile,
                       queue_size=queue_size, api_keys=tuple(api_key or ()), rate_limit=rate_limit,
                       cors_origins=tuple(cors_origin or ()), allow_url_fetch=allow_url_fetch,
-                      database_url=database_url, max_upload_bytes=max_upload_mb * 2**20))
+                      database_url=database_url, max_upload_bytes=max_upload_mb * 2**20,
+                      lease_seconds=lease_seconds))

@@ -258,7 +258,7 @@ def detectors(request: Request, _: Client) -> list[dict[str, Any]]:
 @router.get("/health", response_model=Health, summary="Liveness, queue depth and workers (no key needed)")
 def health(svc: Svc) -> dict[str, Any]:
     return {"status": "ok", "version": __version__, "queue_depth": svc.store.queue_depth(),
-            "workers": svc.settings.workers}
+            "workers": svc.settings.workers, "server": svc.server_id}
 
 
 @router.get("/metrics", response_class=PlainTextResponse, summary="Prometheus metrics")

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import UnmaskError
-from .files import write_atomic
 from .store import attachments_of
 from .worker import SPECTROGRAM, artifact_file
 
@@ -81,7 +80,7 @@ def cached_page(service: Service, job: dict[str, Any]) -> str:
         return path.read_text(encoding="utf-8")
     page = render(service, job)
     if not job["deleted"]:
-        write_atomic(path, page.encode("utf-8"))
+        service.data.write_atomic(path, page.encode("utf-8"))
         if (service.store.get(job["id"]) or job)["deleted"]:  # deleted meanwhile: keep no images of it
             path.unlink(missing_ok=True)
     return page

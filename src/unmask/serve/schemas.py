@@ -63,6 +63,7 @@ class Health(BaseModel):
     version: str
     queue_depth: int
     workers: int
+    server: str = Field(description="this server's id: the lease owner of the jobs it runs")
 
 
 class Problem(BaseModel):

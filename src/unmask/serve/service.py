@@ -2,7 +2,9 @@
 
 Durability order: an upload is fsynced before its job row is committed; a report is fsynced before its job
 is marked done; results are published by renaming a complete folder. A killed server therefore leaves
-only rows in `queued`/`running` (re-queued on start) and scratch files (removed on start).
+only rows in `queued`/`running` and scratch files. Its `running` rows are leased to it: once the leases
+expire, any server sharing the store (or this one, restarted) claims them again; its scratch is removed by
+the next server that starts on the same data directory.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from .files import DataDir, UploadSink, fsync_dir, link_or_copy, write_atomic
+from .files import DataDir, UploadSink, fsync_dir, link_or_copy
+from .lease import RENEWALS_PER_LEASE, Heartbeat, new_server_id
 from .metrics import Metrics
 from .pool import WorkerPool
 from .settings import ServeSettings
@@ -52,14 +55,17 @@ def report_artifacts(report: dict[str, Any]) -> list[str]:
 
 
 class Service:
-    """The job store, the files and the worker pool of one server."""
+    """The job store, the files and the worker pool of one server. Any number of servers may share one
+    store and one data directory: each claims jobs under its own id (`server_id`) with leases."""
 
     def __init__(self, settings: ServeSettings) -> None:
         self.settings = settings
+        self.server_id = settings.server_id or new_server_id()
         self.data = DataDir(settings.data_dir)
         self.metrics = Metrics()
         self.store: JobStore = None  # type: ignore[assignment]  # set by start()
         self.pool: WorkerPool | None = None
+        self.heartbeat: Heartbeat | None = None
         self._digests: dict[str, str] = {}
         self._digest_lock = threading.Lock()
         self._content_locks = [threading.RLock() for _ in range(64)]
@@ -75,22 +81,42 @@ class Service:
     # ------------------------------------------------------------------------------------------ lifecycle
 
     def start(self) -> None:
-        """Open the store, re-queue jobs a killed server left running, and start the workers."""
+        """Take this server's scratch in the data directory (removing that of servers that are gone), open
+        the store, start the lease heartbeat and the workers. Jobs a dead server left running are claimed
+        again once their leases expire, by whichever server asks first."""
         self.data.create()
+        self.data.attach(self.server_id)
         self.data.clean_scratch()
         self.store = JobStore(self.settings.db_url())
-        requeued = self.store.requeue_running()
-        if requeued:
-            log.warning("re-queued %d job(s) left running by a previous server", requeued)
+        self.heartbeat = Heartbeat(self.renew_leases, self.settings.lease_seconds / RENEWALS_PER_LEASE)
+        self.heartbeat.start()
         self.pool = WorkerPool(self.settings.workers, self.settings.profile, self.settings.limits,
-                               self.store.claim, self.process)
+                               self.claim, self.process)
         self.pool.start()
+        log.info("server %s started (leases of %.1f s)", self.server_id, self.settings.lease_seconds)
 
     def stop(self) -> None:
+        """Stop the workers, put the jobs still held back in the queue, drop the leases and the scratch."""
         if self.pool is not None:
             self.pool.stop()
+        if self.heartbeat is not None:
+            self.heartbeat.stop()
         if self.store is not None:
-            self.store.close()
+            try:
+                released = self.store.release_all(self.server_id)
+                if released:
+                    log.warning("put %d interrupted job(s) back in the queue", released)
+            finally:
+                self.store.close()
+        self.data.detach()
+
+    def claim(self) -> dict[str, Any] | None:
+        """The next job for this server, leased to it (the pool's claim step)."""
+        return self.store.claim(self.server_id, self.settings.lease_seconds)
+
+    def renew_leases(self) -> int:
+        """The heartbeat's step: extend the leases of every job this server runs."""
+        return self.store.renew(self.server_id, self.settings.lease_seconds)
 
     # ----------------------------------------------------------------------------------------- accepting
 
@@ -131,9 +157,9 @@ class Service:
                "profile": profile, "cache_key": key, "attachments": attachments_json(attachments)}
         hit = self.cached(key)
         if hit is not None:
-            self.store.add({**job, "status": "running", "attempts": 1})
+            claimed = self.store.add_claimed(job, self.server_id, self.settings.lease_seconds)
             self.metrics.job("cached")
-            self.finalize(self.store.get(job["id"]), hit)
+            self.finalize(claimed, hit)
         elif self.store.add({**job, "status": "queued"}, queue_limit=self.settings.queue_size):
             self.metrics.job("queued")
             if self.pool is not None:
@@ -183,7 +209,7 @@ class Service:
         except (WorkerStopped, WorkerTimeout, WorkerDied) as exc:  # the worker is gone: its scratch too
             shutil.rmtree(scratch, ignore_errors=True)
             if isinstance(exc, WorkerStopped):
-                self.store.release(job["id"])
+                self.store.requeue(job, count_attempt=False)
             elif isinstance(exc, WorkerTimeout):
                 self.fail(job, str(exc))
             else:
@@ -201,13 +227,20 @@ class Service:
                            "or the server ran out of memory)")
         else:
             log.warning("job %s: %s; re-queued (attempt %d of %d)", job["id"], exc, attempts, most)
-            self.store.update(job["id"], expect="running", status="queued")
+            self.store.requeue(job)
             if self.pool is not None:
                 self.pool.notify()
 
     def fail(self, job: dict[str, Any], message: str) -> None:
-        if self.store.update(job["id"], expect="running", status="failed", error=message):
+        """End a held job as failed (nothing happens when its lease was lost: the new holder decides)."""
+        if self.store.finish(job, status="failed", error=message):
             self.metrics.job("failed")
+        else:
+            self._lost(job)
+
+    def _lost(self, job: dict[str, Any]) -> None:
+        log.warning("job %s: this server's lease (attempt %d) was lost before it finished; another server "
+                    "holds the job, so this result is discarded", job["id"], job["attempts"])
 
     def publish(self, job: dict[str, Any], result: dict[str, Any]) -> None:
         """Move a worker's complete output into the cache (one atomic rename), then finish the job."""
@@ -227,7 +260,11 @@ class Service:
         self.finalize(job, self.store.cached(key) or {"path": f"results/{key}"})
 
     def finalize(self, job: dict[str, Any], result: dict[str, Any]) -> None:
-        """Give the job its own report (with its file name) and artifact links, then mark it done."""
+        """Give the job its own report (with its file name) and artifact links, then mark it done, all
+        only while this server still holds the job's lease (a late finisher changes nothing)."""
+        if not self.store.holds(job):
+            self._lost(job)
+            return
         source = self.data.root / result["path"]
         report = load_report(source / "report.json")
         report["media"]["path"] = job["filename"]
@@ -239,10 +276,12 @@ class Service:
                 if (source / name).is_file() and not (target / name).exists():
                     link_or_copy(source / name, target / name)
             fsync_dir(target)
-        write_atomic(self.data.report_path(job["id"]), json.dumps(report).encode("utf-8"))
-        if self.store.update(job["id"], expect="running", status="done",
-                             report_path=f"reports/{job['id']}.json", **outcome(report)):
+        self.data.write_atomic(self.data.report_path(job["id"]), json.dumps(report).encode("utf-8"))
+        if self.store.finish(job, status="done", report_path=f"reports/{job['id']}.json", **outcome(report)):
             self.metrics.job("done")
+            log.info("job %s done by %s (attempt %d)", job["id"], self.server_id, job["attempts"])
+        else:
+            self._lost(job)
         if deleted:
             self._purge_if_unreferenced(job["sha256"])
 

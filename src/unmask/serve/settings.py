@@ -16,6 +16,10 @@ class ServeSettings:
 
     `rate_limit` is analyses per minute per API key (or per client address without keys), 0 = off.
     `database_url` defaults to SQLite in `data_dir`; a `postgresql://` URL uses PostgreSQL instead.
+    `lease_seconds`: how long a job claimed by this server stays its own without a heartbeat (renewed
+    four times per period while the server runs); a server that dies loses its jobs to the others
+    after this long. `server_id` names this server as the owner of its leases (default: host, process id
+    and a random part; it must differ between servers sharing a store).
     """
 
     data_dir: Path = Path("unmask-data")
@@ -33,6 +37,8 @@ class ServeSettings:
     max_attempts: int = 3
     job_timeout_s: float = 600.0
     wait_timeout_s: float = 30.0
+    lease_seconds: float = 30.0
+    server_id: str | None = None
     limits: Limits = field(default=DEFAULT_LIMITS)
 
     @property

@@ -1,18 +1,27 @@
 """The job store: SQLAlchemy Core over SQLite (WAL) by default, or PostgreSQL through the same code.
 
-The database is the queue: an accepted job is a row in status `queued`; a worker slot claims it with a
-conditional UPDATE (queued -> running, attempts + 1), so two claimers never get the same job.
+The database is the queue: an accepted job is a row in status `queued`. A server claims it with a lease:
+status `running`, attempts + 1, `lease_owner` (the server's id) and `lease_expires_at`, in one conditional
+UPDATE (on PostgreSQL after `SELECT ... FOR UPDATE SKIP LOCKED`, so concurrent claimers skip each other's
+rows instead of queueing behind them), so two claimers never get the same job. A live server renews its
+leases (`renew`, from a heartbeat thread); a job whose lease expired (its server died) is claimed again
+like a queued one. Every later change of a running job (`finish`) is conditional on still holding the
+claim (same owner and attempt), so a server whose lease was taken over cannot overwrite the new holder.
+Lease times come from the database's clock, so servers on machines whose clocks differ agree on them.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Iterable
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
+
+log = logging.getLogger("unmask.serve")
 
 STATUSES = ("queued", "running", "done", "failed")
 META = sa.MetaData()
@@ -37,8 +46,13 @@ JOBS = sa.Table(
     sa.Column("verdict_label", sa.String(32)),
     sa.Column("verdict_probability", sa.Float),
     sa.Column("media_type", sa.String(32)),
+    sa.Column("lease_owner", sa.String(128)),  # the server that claimed it last (kept when it ends)
+    sa.Column("lease_expires_at", sa.Float),  # while running: the claim is void after this (database clock)
+    sa.Column("heartbeat_at", sa.Float),  # while running: the holder's last renewal (database clock)
     sa.Index("ix_jobs_status_seq", "status", "seq"),
 )
+LEASE_COLUMNS = ("lease_owner", "lease_expires_at", "heartbeat_at")  # added to stores made before leases
+_SCHEMA_LOCK = 0x756E6D61736B  # PostgreSQL advisory lock key: one server at a time creates the schema
 
 RESULTS = sa.Table(
     "results", META,
@@ -65,13 +79,62 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for `url`; SQLite gets WAL mode and a busy timeout on every connection."""
-    if url.startswith("sqlite"):
-        engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 15},
+    """An engine for `url`; SQLite gets WAL mode and a busy timeout on every connection. A plain
+    `postgresql://` URL uses psycopg 3 (the driver of the `serve` extra)."""
+    parsed = sa.engine.make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.drivername.startswith("sqlite"):
+        engine = sa.create_engine(parsed, connect_args={"check_same_thread": False, "timeout": 15},
                                   pool_size=8, max_overflow=32)
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return sa.create_engine(url, pool_pre_ping=True, pool_size=8, max_overflow=32)
+    try:
+        return sa.create_engine(parsed, pool_pre_ping=True, pool_size=8, max_overflow=32)
+    except ModuleNotFoundError as exc:
+        raise RuntimeError(f"the database driver for {parsed.drivername} is missing ({exc.name}): "
+                           'pip install "unmask[serve]" (psycopg 3 for postgresql+psycopg://)') from exc
+
+
+def db_now(dialect: str) -> sa.ColumnElement[float]:
+    """The database's clock in Unix seconds, as an SQL expression (Python's clock for other databases)."""
+    if dialect == "postgresql":
+        return sa.cast(sa.extract("epoch", sa.func.clock_timestamp()), sa.Float)
+    if dialect == "sqlite":
+        return (sa.func.julianday("now") - 2440587.5) * 86400.0
+    return sa.literal(time.time(), sa.Float)
+
+
+def _add_missing_columns(conn: Connection) -> list[str]:
+    """Add the lease columns to a `jobs` table made by an older unmask (nullable, so old rows stay valid:
+    a `running` row without a lease counts as expired and is claimed again)."""
+    present = {c["name"] for c in sa.inspect(conn).get_columns("jobs")}
+    added = []
+    for name in LEASE_COLUMNS:
+        if name not in present:
+            kind = JOBS.c[name].type.compile(dialect=conn.dialect)
+            conn.execute(sa.text(f"ALTER TABLE jobs ADD COLUMN {name} {kind}"))
+            added.append(name)
+    return added
+
+
+def create_schema(engine: Engine, tries: int = 5) -> None:
+    """Create missing tables and columns. Servers starting together may race on this: on PostgreSQL an
+    advisory lock serialises them; elsewhere a failed attempt is retried after the winner's commit."""
+    for attempt in range(tries):
+        try:
+            with engine.begin() as conn:
+                if conn.dialect.name == "postgresql":
+                    conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_SCHEMA_LOCK)))
+                META.create_all(conn)
+                added = _add_missing_columns(conn)
+            if added:
+                log.warning("the job store was made by an older unmask: added columns %s", ", ".join(added))
+            return
+        except sa.exc.DBAPIError:
+            if attempt == tries - 1:
+                raise
+            time.sleep(0.2 * (attempt + 1))
 
 
 class JobStore:
@@ -79,10 +142,16 @@ class JobStore:
 
     def __init__(self, url: str) -> None:
         self.engine = make_engine(url)
-        META.create_all(self.engine)
+        create_schema(self.engine)
+        self.dialect = self.engine.dialect.name
 
     def close(self) -> None:
         self.engine.dispose()
+
+    def now(self) -> float:
+        """The database's clock (Unix seconds): what lease times are compared with."""
+        with self.engine.connect() as conn:
+            return float(conn.execute(sa.select(db_now(self.dialect))).scalar_one())
 
     # -------------------------------------------------------------------------------------- writing jobs
 
@@ -98,40 +167,87 @@ class JobStore:
             cols = list(row)
             depth = sa.select(sa.func.count()).select_from(JOBS).where(JOBS.c.status == "queued").scalar_subquery()
             values = sa.select(*[sa.literal(row[c], JOBS.c[c].type) for c in cols]).where(depth < queue_limit)
-            return conn.execute(JOBS.insert().from_select(cols, values)).rowcount == 1
+            conn.execute(JOBS.insert().from_select(cols, values))
+            # read back rather than trust rowcount: psycopg reports -1 for INSERT ... SELECT
+            return conn.execute(sa.select(sa.func.count()).select_from(JOBS).where(JOBS.c.id == row["id"])
+                                ).scalar_one() == 1
 
-    def claim(self) -> dict[str, Any] | None:
-        """Take the oldest queued job: status running, attempts + 1. None when nothing is queued."""
+    def add_claimed(self, job: dict[str, Any], owner: str, lease_s: float) -> dict[str, Any]:
+        """Insert a job already claimed by `owner` (running, attempt 1, leased): one that a cached result
+        finishes at once. Returns the stored row."""
+        now = db_now(self.dialect)
+        self.add({**job, "status": "running", "attempts": 1, "lease_owner": owner,
+                  "lease_expires_at": now + lease_s, "heartbeat_at": now})
+        return self.get(job["id"])  # type: ignore[return-value]
+
+    def _claimable(self) -> sa.ColumnElement[bool]:
+        """Queued, or running under a lease that has expired (or that a store made before leases lacks)."""
+        expired = sa.or_(JOBS.c.lease_expires_at.is_(None), JOBS.c.lease_expires_at < db_now(self.dialect))
+        return sa.or_(JOBS.c.status == "queued", sa.and_(JOBS.c.status == "running", expired))
+
+    def claim(self, owner: str, lease_s: float) -> dict[str, Any] | None:
+        """Take the oldest claimable job for `owner`: status running, attempts + 1, leased for `lease_s`
+        seconds. None when there is nothing to do."""
         for _ in range(20):
             with self.engine.begin() as conn:
-                seq = conn.execute(sa.select(JOBS.c.seq).where(JOBS.c.status == "queued")
-                                   .order_by(JOBS.c.seq).limit(1)).scalar()
-                if seq is None:
+                pick = sa.select(JOBS.c.seq, JOBS.c.id, JOBS.c.status, JOBS.c.lease_owner).where(
+                    self._claimable()).order_by(JOBS.c.seq).limit(1)
+                if self.dialect == "postgresql":
+                    pick = pick.with_for_update(skip_locked=True)
+                found = conn.execute(pick).first()
+                if found is None:
                     return None
-                done = conn.execute(JOBS.update().where(JOBS.c.seq == seq, JOBS.c.status == "queued")
-                                    .values(status="running", attempts=JOBS.c.attempts + 1,
-                                            updated_at=time.time())).rowcount
-                if done == 1:
-                    return dict(conn.execute(sa.select(JOBS).where(JOBS.c.seq == seq)).mappings().one())
+                now = db_now(self.dialect)
+                taken = conn.execute(JOBS.update().where(JOBS.c.seq == found.seq, self._claimable()).values(
+                    status="running", attempts=JOBS.c.attempts + 1, lease_owner=owner,
+                    lease_expires_at=now + lease_s, heartbeat_at=now, updated_at=time.time())).rowcount
+                if taken == 1:
+                    job = dict(conn.execute(sa.select(JOBS).where(JOBS.c.seq == found.seq)).mappings().one())
+                    if found.status == "running":
+                        log.warning("job %s: the lease of %s expired; claimed again by %s (attempt %d)",
+                                    found.id, found.lease_owner or "an older server", owner, job["attempts"])
+                    return job
         return None
 
+    def renew(self, owner: str, lease_s: float) -> int:
+        """The heartbeat: extend every lease `owner` holds by `lease_s` from now; returns how many."""
+        now = db_now(self.dialect)
+        with self.engine.begin() as conn:
+            return conn.execute(JOBS.update().where(JOBS.c.lease_owner == owner, JOBS.c.status == "running")
+                                .values(lease_expires_at=now + lease_s, heartbeat_at=now)).rowcount
+
+    def holds(self, job: dict[str, Any]) -> bool:
+        """Whether the claim `job` (a row returned by `claim`) is still the job's current one."""
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(sa.func.count()).select_from(JOBS).where(*_held(job))).scalar_one() == 1
+
+    def finish(self, job: dict[str, Any], **values: Any) -> bool:
+        """Change a running job only while `job`'s claim still holds it (same owner and attempt); False
+        when the lease was lost (another server took the job over, or it was put back)."""
+        if values.get("status") in ("done", "failed"):
+            values.setdefault("lease_expires_at", None)
+        with self.engine.begin() as conn:
+            return conn.execute(JOBS.update().where(*_held(job)).values(**values, updated_at=time.time())).rowcount == 1
+
+    def requeue(self, job: dict[str, Any], count_attempt: bool = True) -> bool:
+        """Put a held job back in the queue and drop its lease; without `count_attempt` (a graceful stop
+        interrupted it) its attempt does not count."""
+        extra = {} if count_attempt else {"attempts": JOBS.c.attempts - 1}
+        return self.finish(job, status="queued", lease_owner=None, lease_expires_at=None, heartbeat_at=None, **extra)
+
+    def release_all(self, owner: str) -> int:
+        """A graceful stop: every job `owner` still holds goes back to the queue, its attempt uncounted."""
+        with self.engine.begin() as conn:
+            return conn.execute(JOBS.update().where(JOBS.c.lease_owner == owner, JOBS.c.status == "running")
+                                .values(status="queued", attempts=JOBS.c.attempts - 1, lease_owner=None,
+                                        lease_expires_at=None, heartbeat_at=None, updated_at=time.time())).rowcount
+
     def update(self, job_id: str, expect: str | None = None, **values: Any) -> bool:
-        """Set fields of a job (only while it is in status `expect`, when given); True when a row changed."""
+        """Set fields of a job (only while it is in status `expect`, when given); True when a row changed.
+        Not for running jobs: those change through `finish`, under their lease."""
         cond = [JOBS.c.id == job_id] + ([JOBS.c.status == expect] if expect else [])
         with self.engine.begin() as conn:
             return conn.execute(JOBS.update().where(*cond).values(**values, updated_at=time.time())).rowcount == 1
-
-    def requeue_running(self) -> int:
-        """After a crash: every job left `running` goes back to `queued` (its attempt still counts)."""
-        with self.engine.begin() as conn:
-            return conn.execute(JOBS.update().where(JOBS.c.status == "running")
-                                .values(status="queued", updated_at=time.time())).rowcount
-
-    def release(self, job_id: str) -> None:
-        """A graceful shutdown interrupted this job: queue it again without counting the attempt."""
-        with self.engine.begin() as conn:
-            conn.execute(JOBS.update().where(JOBS.c.id == job_id, JOBS.c.status == "running")
-                         .values(status="queued", attempts=JOBS.c.attempts - 1, updated_at=time.time()))
 
     # -------------------------------------------------------------------------------------- reading jobs
 
@@ -196,6 +312,13 @@ class JobStore:
             paths = list(conn.execute(sa.select(RESULTS.c.path).where(RESULTS.c.sha256 == sha256)).scalars())
             conn.execute(RESULTS.delete().where(RESULTS.c.sha256 == sha256))
         return paths
+
+
+def _held(job: dict[str, Any]) -> list[sa.ColumnElement[bool]]:
+    """The conditions under which the claim `job` still holds its row: running, same owner, same attempt
+    (each claim counts an attempt, so an older claim by the same owner never matches)."""
+    return [JOBS.c.id == job["id"], JOBS.c.status == "running", JOBS.c.lease_owner == job["lease_owner"],
+            JOBS.c.attempts == job["attempts"]]
 
 
 def attachments_of(job: dict[str, Any]) -> list[str]:
