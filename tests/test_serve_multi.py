@@ -232,6 +232,27 @@ def test_two_servers_share_one_data_directory(tmp_path: Path) -> None:
             assert a.get(f"/v1/analyses/{ids[0]}/media").status_code == 410
 
 
+def test_content_locks_exclude_other_server_processes(tmp_path: Path) -> None:
+    """A delete on one server and an upload of the same content on another are serialised by a file lock."""
+    from unmask.serve.files import StripeLock
+
+    path = tmp_path / "content-00.lock"
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import fcntl, os, sys, time\n"
+        f"fd = os.open({str(path)!r}, os.O_RDWR | os.O_CREAT)\n"
+        "fcntl.flock(fd, fcntl.LOCK_EX); print('held', flush=True); time.sleep(0.6)")],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        lock = StripeLock(path)
+        start = time.monotonic()
+        with lock, lock:  # re-entrant within this process
+            waited = time.monotonic() - start
+        assert waited > 0.3, waited
+    finally:
+        holder.wait(10)
+
+
 def _wait(poll, timeout: float) -> dict:
     """Poll until the job it returns is final."""
     deadline = time.monotonic() + timeout

@@ -20,6 +20,7 @@ import os
 import re
 import secrets
 import shutil
+import threading
 import time
 from pathlib import Path
 
@@ -88,11 +89,12 @@ class DataDir:
         self.artifacts = self.root / "artifacts"
         self.tmp = self.root / "tmp"
         self.work = self.root / "work"
+        self.locks = self.root / "locks"
         self.owner: str | None = None
         self._lock_fd: int | None = None
 
     def create(self) -> None:
-        for folder in (self.media, self.results, self.reports, self.artifacts, self.tmp, self.work):
+        for folder in (self.media, self.results, self.reports, self.artifacts, self.tmp, self.work, self.locks):
             folder.mkdir(parents=True, exist_ok=True)
 
     def attach(self, owner: str) -> None:
@@ -221,6 +223,41 @@ class UploadSink:
         if not self._file.closed:
             self._file.close()
         self._tmp.unlink(missing_ok=True)
+
+
+class StripeLock:
+    """A re-entrant lock that excludes the other threads of this process and, through `flock` on `path`,
+    every other server process sharing the data directory (NFSv4 and local file systems honour it)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._thread_lock = threading.RLock()
+        self._depth = 0
+        self._fd: int | None = None
+
+    def __enter__(self) -> StripeLock:
+        self._thread_lock.acquire()
+        try:
+            if self._depth == 0:
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX)
+                except BaseException:
+                    os.close(fd)
+                    raise
+                self._fd = fd
+            self._depth += 1
+        except BaseException:
+            self._thread_lock.release()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._depth -= 1
+        if self._depth == 0 and self._fd is not None:
+            os.close(self._fd)  # closing the file releases the flock
+            self._fd = None
+        self._thread_lock.release()
 
 
 def _held_by_another(lock: Path) -> bool:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from .files import DataDir, UploadSink, fsync_dir, link_or_copy
+from .files import DataDir, StripeLock, UploadSink, fsync_dir, link_or_copy
 from .lease import RENEWALS_PER_LEASE, Heartbeat, new_server_id
 from .metrics import Metrics
 from .pool import WorkerPool
@@ -68,14 +68,15 @@ class Service:
         self.heartbeat: Heartbeat | None = None
         self._digests: dict[str, str] = {}
         self._digest_lock = threading.Lock()
-        self._content_locks = [threading.RLock() for _ in range(64)]
+        self._content_locks = [StripeLock(self.data.locks / f"content-{i:02d}.lock") for i in range(64)]
 
     def _stripe(self, sha256: str) -> int:
         return int(sha256[:4], 16) % len(self._content_locks)
 
-    def content_lock(self, sha256: str) -> threading.RLock:
-        """Serialises storing, referencing and removing one content, so a delete cannot remove an upload
-        that a new job is about to refer to."""
+    def content_lock(self, sha256: str) -> StripeLock:
+        """Serialises storing, referencing and removing one content, across the threads of this server and
+        every server sharing the data directory, so a delete cannot remove an upload that a new job (here
+        or on another server) is about to refer to."""
         return self._content_locks[self._stripe(sha256)]
 
     # ------------------------------------------------------------------------------------------ lifecycle
@@ -235,6 +236,7 @@ class Service:
         """End a held job as failed (nothing happens when its lease was lost: the new holder decides)."""
         if self.store.finish(job, status="failed", error=message):
             self.metrics.job("failed")
+            self._drop_files_if_deleted(job)
         else:
             self._lost(job)
 
@@ -280,10 +282,15 @@ class Service:
         if self.store.finish(job, status="done", report_path=f"reports/{job['id']}.json", **outcome(report)):
             self.metrics.job("done")
             log.info("job %s done by %s (attempt %d)", job["id"], self.server_id, job["attempts"])
+            self._drop_files_if_deleted(job)
         else:
             self._lost(job)
-        if deleted:
-            self._purge_if_unreferenced(job["sha256"])
+
+    def _drop_files_if_deleted(self, job: dict[str, Any]) -> None:
+        """A job deleted while it ran (here or through another server) ends without its files: DELETE
+        leaves them to the job's end, so a running analysis never loses its upload."""
+        if (self.store.get(job["id"]) or job)["deleted"]:
+            self._drop_files(job)
 
     # ------------------------------------------------------------------------------------------ deleting
 
@@ -297,11 +304,16 @@ class Service:
         if self.store.update(job_id, expect="queued", status="failed",
                              error="the upload was deleted before it was analysed"):
             self.metrics.job("failed")
-        shutil.rmtree(self.data.job_artifacts(job_id), ignore_errors=True)
-        self.data.html_path(job_id).unlink(missing_ok=True)
+        if (self.store.get(job_id) or job)["status"] != "running":  # else the server running it drops them
+            self._drop_files(job)
+        return True
+
+    def _drop_files(self, job: dict[str, Any]) -> None:
+        """Remove a deleted job's artifacts and page, and its content where no live job refers to it."""
+        shutil.rmtree(self.data.job_artifacts(job["id"]), ignore_errors=True)
+        self.data.html_path(job["id"]).unlink(missing_ok=True)
         for sha in (job["sha256"], *attachments_of(job)):
             self._purge_if_unreferenced(sha)
-        return True
 
     def _purge_if_unreferenced(self, sha256: str) -> None:
         """Content no live job refers to is removed, with every cached result derived from it."""
