@@ -186,6 +186,9 @@ def _probe_with_av(source: Path | bytes, fmt: str) -> tuple[int, int, str, float
             raise MediaError(f"{fmt.upper()} file holds no audio stream", code="corrupt")
         stream = container.streams.audio[0]
         ctx = stream.codec_context
+        if ctx is None:  # a stream without a codec FFmpeg knows (a corrupt or unknown codec id)
+            raise MediaError(f"{fmt.upper()} audio stream has no codec FFmpeg can decode (corrupt header or "
+                             "unknown codec)", code="corrupt")
         if stream.duration and stream.time_base:
             duration = float(stream.duration * stream.time_base)
         else:

@@ -156,6 +156,9 @@ def probe_video(container: Any, source: Path | bytes, limits: Limits, base: dict
     """Read stream facts and decode one frame, so a corrupt file fails at load with a clear reason."""
     stream = container.streams.video[0]
     ctx = stream.codec_context
+    if ctx is None:  # FFmpeg found a stream but no codec for it (a corrupt or unknown codec id)
+        raise MediaError("video stream has no codec FFmpeg can decode (corrupt header or unknown codec)",
+                         code="corrupt")
     duration, notes = _duration(container, stream), []
     if duration > limits.max_duration_s:
         raise LimitExceeded(f"video lasts {duration:.1f} s, above the {limits.max_duration_s:g} s limit")

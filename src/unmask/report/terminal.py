@@ -1,10 +1,12 @@
 """The terminal summary: one row per file with its verdict, probability, top reason and provenance facts.
 
-Every cell is a `rich.text.Text`, never markup, so file names and metadata such as "[/red]" print as-is.
+Every cell is a `rich.text.Text`, never markup, so file names and metadata such as "[/red]" print as-is, and
+their control characters print as `\\xNN` (an ESC sequence in a file name must not drive the terminal).
 """
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
@@ -22,6 +24,15 @@ STYLES = {"authentic": "green", "inconclusive": "yellow", "manipulated": "bold r
 MAX_FACTS = 3
 MAX_POINTS = 3  # distinct operating points listed under the table
 MAX_SEGMENTS = 4  # flagged speech stretches listed per detector
+# C0 controls but tab and newline, DEL and C1 (0x9b is a one-byte CSI); rich drops only BEL, BS, VT, FF, CR
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def visible(text: str) -> str:
+    """`text` with control characters written as `\\xNN`: names and messages come from files (a name or an
+    EXIF field quoted in a reason), and `ESC [2J` or `ESC ]0;...` would clear the screen or retitle the
+    window."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 def _facts(report: Report) -> str:
@@ -29,7 +40,7 @@ def _facts(report: Report) -> str:
     top = report.top_reason().lower()
     claims = [c for c in dict.fromkeys(f.claim for f in report.provenance) if c.lower() not in top]
     more = f" (+{len(claims) - MAX_FACTS} more)" if len(claims) > MAX_FACTS else ""
-    return "; ".join(claims[:MAX_FACTS]) + more
+    return visible("; ".join(claims[:MAX_FACTS]) + more)
 
 
 def _speech(report: Report) -> list[tuple[str, str]]:
@@ -39,12 +50,12 @@ def _speech(report: Report) -> list[tuple[str, str]]:
         spans = [f"{clock(g.start_s)}–{clock(g.end_s)} ({g.score:.0%})" for g in entry.segments]
         more = f" (+{len(spans) - MAX_SEGMENTS} more)" if len(spans) > MAX_SEGMENTS else ""
         if spans:
-            out.append((entry.detector, ", ".join(spans[:MAX_SEGMENTS]) + more))
+            out.append((visible(entry.detector), ", ".join(spans[:MAX_SEGMENTS]) + more))
     return out
 
 
 def _reason_cell(report: Report) -> Text:
-    cell = Text(report.top_reason())
+    cell = Text(visible(report.top_reason()))
     if _facts(report):
         cell.append("\nfacts: ", style="bold cyan")
         cell.append(_facts(report), style="cyan")
@@ -70,7 +81,7 @@ def summary_table(reports: Iterable[Report], title: str = "unmask scan") -> Tabl
         else:
             label = r.verdict.label + ("" if r.verdict.calibrated else "*")
             verdict, prob = Text(label, style=STYLES[r.verdict.label]), Text(f"{r.verdict.probability:.2f}")
-        table.add_row(Text(name), Text(r.media.kind), verdict, prob, _reason_cell(r))
+        table.add_row(Text(visible(name)), Text(visible(r.media.kind)), verdict, prob, _reason_cell(r))
     return table
 
 
@@ -112,6 +123,6 @@ def print_failures(failures: Sequence[tuple[str, str]], total: int, console: Con
     console.print(Text(f"{len(failures)} of {total} file(s) could not be analysed:", style="bold red"))
     for path, reason in failures:
         line = Text("  ")
-        line.append(path, style="bold")
-        line.append(f": {reason}")
+        line.append(visible(path), style="bold")
+        line.append(f": {visible(reason)}")
         console.print(line, soft_wrap=True)
