@@ -220,7 +220,7 @@ def test_two_servers_share_one_data_directory(tmp_path: Path) -> None:
         with TestClient(create_app(settings())) as b:
             assert (own_a.own_tmp / "upload-in-progress").is_file()  # b's start kept a's scratch
             ids = [a.post("/v1/analyses", files={"file": (f"s{i}.jpg", load_tool.make_jpeg(500 + i, 96))}
-                          ).json()["id"] for i in range(4)]
+                          ).json()["id"] for i in range(3)]
             for job_id in ids:  # accepted by a, served by b (whichever of them ran it)
                 job = _wait(lambda job_id=job_id: b.get(f"/v1/analyses/{job_id}").json(), 90)
                 assert job["status"] == "done" and job["report"]["media"]["sha256"] == job["sha256"]
@@ -308,14 +308,10 @@ class Server:
         raise AssertionError("worker processes outlived the killed server")
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
+        """Kill the whole process group at once: the checks are done, and a graceful stop takes seconds."""
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(30)
         self._log.close()
 
 
@@ -338,11 +334,11 @@ def test_a_killed_server_loses_its_jobs_to_the_live_one(postgres, tmp_path: Path
             server.wait_ready()
         a, b = servers
         with httpx.Client(base_url=a.url, timeout=30) as to_a, httpx.Client(base_url=b.url, timeout=30) as to_b:
-            long_id = to_a.post("/v1/analyses", files={"file": ("long.jpg", load_tool.make_jpeg(900, 2400))}
+            long_id = to_a.post("/v1/analyses", files={"file": ("long.jpg", load_tool.make_jpeg(900, 2200))}
                                 ).json()["id"]
             first = _until(lambda: (j := store.get(long_id))["status"] == "running" and j, 60)
             ids = [long_id] + [c.post("/v1/analyses", files={"file": (f"s{i}.jpg", load_tool.make_jpeg(910 + i, 96))}
-                                      ).json()["id"] for i, c in enumerate([to_a, to_b] * 3)]
+                                      ).json()["id"] for i, c in enumerate([to_a, to_b] * 2)]
             # the long job outlives its first lease on the live server that claimed it: never taken over
             holder = first["lease_owner"]
             _until(lambda: store.now() > first["lease_expires_at"] + SERVER_LEASE / 2, 10)
