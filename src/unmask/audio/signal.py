@@ -134,6 +134,7 @@ def _soundfile_blocks(media: Any, block_s: float) -> Iterator[tuple[np.ndarray, 
 
 def _av_blocks(source: Any, block_s: float) -> Iterator[tuple[np.ndarray, int]]:
     """Decode the first audio stream with PyAV, front to back, gathered into blocks of about `block_s`."""
+    from ..media.audio import PACKED_FORMAT, packed_samples
     from ..media.video import av_reason, import_av, open_container
 
     av = import_av("audio", "compressed audio")
@@ -144,13 +145,13 @@ def _av_blocks(source: Any, block_s: float) -> Iterator[tuple[np.ndarray, int]]:
         rate = int(stream.codec_context.sample_rate or stream.rate or 0)
         if rate <= 0:
             raise MediaError("the audio track declares no sample rate", code="corrupt")
-        resampler = av.AudioResampler(format="fltp", rate=rate)
+        resampler = av.AudioResampler(format=PACKED_FORMAT, rate=rate)
         pending: list[np.ndarray] = []
         held = 0
         try:
             for frame in container.decode(stream):
                 for out in resampler.resample(frame):
-                    block = out.to_ndarray().reshape(out.layout.nb_channels, -1).T
+                    block = packed_samples(out)
                     pending.append(block)
                     held += len(block)
                 if held >= block_s * rate:

@@ -22,6 +22,10 @@ SEEK_PREROLL_S = 0.2
 # Formats whose seeks land inexactly (FFmpeg estimates MP3 timestamps from the byte offset; libsndfile's MP3
 # seek, which python-soundfile also does after every read, is off by thousands of samples): decode from the start.
 _INEXACT_SEEK = ("mp3",)
+# PyAV (18.1) counts a planar audio frame's planes by reading data pointers until a null one, past the 8 that
+# an AVFrame holds: an 8-channel (7.1) frame gets a 9th plane pointing anywhere and to_ndarray() kills the
+# process (found by fuzzing: an AAC header declaring 7.1). Packed float has one plane whatever the channels.
+PACKED_FORMAT = "flt"
 
 
 @dataclass(eq=False)
@@ -64,7 +68,7 @@ class AudioMedia(Media):
             return f.read(-1 if stop is None else stop - first, dtype="float32", always_2d=True)
 
     def _read_av(self, first: int, stop: int | None) -> np.ndarray:
-        """Decode with PyAV, resampled to float planar, trimmed to exact sample positions by timestamp."""
+        """Decode with PyAV, resampled to packed float, trimmed to exact sample positions by timestamp."""
         from .video import import_av, open_container, stream_start
 
         av = import_av("audio", f"{self.format.upper()} audio")
@@ -77,14 +81,14 @@ class AudioMedia(Media):
             if first > SEEK_AFTER_S * self.sample_rate and self.format not in _INEXACT_SEEK:
                 target = first / self.sample_rate - SEEK_PREROLL_S + origin
                 container.seek(int(target / stream.time_base), stream=stream)
-            resampler = av.AudioResampler(format="fltp", rate=self.sample_rate)
+            resampler = av.AudioResampler(format=PACKED_FORMAT, rate=self.sample_rate)
             pos: int | None = None
             for frame in container.decode(stream):
                 if frame.time is not None:
                     pos = round((frame.time - origin) * self.sample_rate)
                 pos = pos or 0
                 for out in resampler.resample(frame):
-                    block = out.to_ndarray().reshape(out.layout.nb_channels, -1).T
+                    block = packed_samples(out)
                     lo, hi = max(first - pos, 0), len(block) if stop is None else min(stop - pos, len(block))
                     if hi > lo:
                         chunks.append(block[lo:hi, :self.channels])
@@ -94,6 +98,11 @@ class AudioMedia(Media):
         if not chunks:
             return np.zeros((0, self.channels), np.float32)
         return np.ascontiguousarray(np.concatenate(chunks), dtype=np.float32)
+
+
+def packed_samples(frame: Any) -> np.ndarray:
+    """A frame resampled to PACKED_FORMAT as float32 samples, shape (frames, channels)."""
+    return frame.to_ndarray().reshape(-1, frame.layout.nb_channels)
 
 
 def _as_file(source: Path | bytes) -> str | io.BytesIO:
