@@ -102,6 +102,8 @@ class DataDir:
         server's scratch folders. The lock comes first, so another server never sees them unlocked."""
         if not _OWNER.match(owner):
             raise ValueError(f"server id {owner!r}: use letters, digits, '.', '_' and '-' only (at most 128)")
+        if self.owner == owner:  # the same server started again in this process (an app's lifespan run twice)
+            return
         fd = os.open(self.tmp / f"{owner}{LOCK_SUFFIX}", os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -2,7 +2,8 @@
 
 The request handlers never analyse anything: they insert a `queued` row and call `notify()`; a free slot
 claims the row, hands it to its process and publishes the result. The pool is given those two steps as
-functions (`Service` passes its store's `claim` and its own `process`), so it knows nothing of the service.
+functions (`Service` passes its `claim`, which leases the job to this server, and its `process`), so it
+knows nothing of the service.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ log = logging.getLogger("unmask.serve")
 class WorkerPool:
     """Slot threads that run until `stop()`; a slot whose process dies restarts it for the next job.
 
-    `claim()` takes the next queued job (None when there is none); `process(job, worker, stopping)` runs it
+    `claim()` takes the next queued (or lease-expired) job (None when there is none); `process(job, worker, stopping)` runs it
     to an end state on a worker and never raises.
     """
 

@@ -89,6 +89,8 @@ class Service:
         self.data.attach(self.server_id)
         self.data.clean_scratch()
         self.store = JobStore(self.settings.db_url())
+        if self.heartbeat is not None:  # started again in this process: one heartbeat is enough
+            self.heartbeat.stop()
         self.heartbeat = Heartbeat(self.renew_leases, self.settings.lease_seconds / RENEWALS_PER_LEASE)
         self.heartbeat.start()
         self.pool = WorkerPool(self.settings.workers, self.settings.profile, self.settings.limits,
