@@ -21,9 +21,11 @@ from .detectors.base import evidence_key
 from .detectors.evidence import ProvenanceFact, plain
 from .errors import NotApplicable, UnmaskError
 from .limits import DEFAULT_LIMITS, Limits
-from .media import ImageMedia, Media, PostMedia, load
+from .media import ImageMedia, Media, PostMedia, TextMedia, load
 from .report.model import ArtifactRef, ErrorEntry, EvidenceEntry, MediaInfo, Report
 from .report.spectrogram import PREVIEW_KEY, audio_picture, speech_entries
+from .report.words import describe
+from .text.spans import MAX_CHARS
 from .verdict import VerdictModel, fuse
 from .verdict import resolve as resolve_verdict_models
 
@@ -91,6 +93,8 @@ class Analyzer:
                 return failed_report(source, exc, self.profile, self.limits)
         report = Report(unmask_version=__version__, profile=self.profile, media=MediaInfo(**media.info()))
         report.errors += [ErrorEntry(code="media_warning", message=w, fatal=False) for w in media.warnings]
+        if isinstance(media, TextMedia | PostMedia):
+            report.keep_text(media.text[:MAX_CHARS])
         for part, sub in _parts(media):
             if isinstance(sub, ImageMedia):
                 report.previews[part] = sub.rgb
@@ -103,6 +107,8 @@ class Analyzer:
                           for name, msg in self._calibration_notes.items()
                           if any(e.detector == name for e in report.evidence)]
         report.verdict, report.reasons = fuse(report.evidence, report.provenance, self._model(media, report))
+        if media.kind == "text":
+            report.verdict.headline, report.verdict.explanation = describe(report.verdict.label, "text")
         report.runtime_s = time.perf_counter() - t0
         return report
 

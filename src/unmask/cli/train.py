@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 from pathlib import Path
@@ -43,10 +44,9 @@ def train(
     overrides = {k: v for k, v in (("epochs", epochs), ("samples_per_epoch", samples)) if v is not None}
     try:
         cfg = load_config(config, overrides)
-        if cfg.modality == "audio":
-            from ..train.audio import train as train_audio
-
-            typer.echo(json.dumps({"out": str(out), **train_audio(cfg, out, lambda s: typer.echo(s, err=True))},
+        if cfg.modality in ("audio", "text"):
+            module = importlib.import_module(f"unmask.train.{cfg.modality}")
+            typer.echo(json.dumps({"out": str(out), **module.train(cfg, out, lambda s: typer.echo(s, err=True))},
                                   default=str))
             return
         metrics = Trainer(cfg, out, device=device, progress=progress and sys.stderr.isatty(),

@@ -62,6 +62,14 @@ def list_models(folder: Path | None = None) -> list[dict[str, Any]]:
     return cards
 
 
+def load_arrays(name: str) -> dict[str, Any]:
+    """The numpy arrays of a shipped array model (no torch needed); ModelMissing without its card."""
+    from safetensors.numpy import load_file
+
+    read_card(name)
+    return load_file(str(weights_dir() / f"{name}.safetensors"))
+
+
 def read_card(name: str, folder: Path | None = None) -> dict[str, Any]:
     folder = folder or weights_dir()
     path = folder / f"{name}.json"

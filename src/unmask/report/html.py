@@ -171,6 +171,25 @@ def _speech(report: Report) -> dict[str, Any] | None:
     return {"picture": uri, "start": clock(0.0), "end": clock(span), "lanes": lanes}
 
 
+def _highlights(report: Report) -> list[dict[str, Any]]:
+    """Per text detector with highlighted words: the analysed text as pieces, plain or marked with the
+    word's score (a post's image parts have no text here)."""
+    text = report.text
+    out = []
+    for entry in report.evidence:
+        if text is None or entry.part is not None or not entry.tokens:
+            continue
+        pieces, at = [], 0
+        for t in sorted(entry.tokens, key=lambda t: t.start):
+            if t.start < at or t.end > len(text):
+                continue
+            pieces += [{"text": text[at:t.start]}, {"text": text[t.start:t.end], "score": t.score}]
+            at = t.end
+        pieces.append({"text": text[at:at + 4000] + ("…" if len(text) > at + 4000 else "")})
+        out.append({"detector": entry.detector, "score": entry.score, "pieces": pieces})
+    return out
+
+
 def _meta(report: Report) -> str:
     m = report.media
     bits = [m.kind] + ([m.format] if m.format else [])
@@ -231,6 +250,7 @@ class HtmlWriter:
         context = {"r": report, "idx": idx, "name": _name(report), "meta": _meta(report),
                    "headline": headline, "explain": words["explanation"], "parts": _parts(report, idx),
                    "timelines": _timelines(report), "speech": _speech(report),
+                   "highlights": _highlights(report),
                    "scored": report.verdict is not None and report.verdict.probability is not None,
                    "prob_note": words["probability_note"], "operating": words["operating_point"]}
         self._write(self.macros.item(context))

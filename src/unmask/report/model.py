@@ -125,6 +125,7 @@ class Report(SchemaModel):
 
     _maps: dict[str, np.ndarray] = PrivateAttr(default_factory=dict)
     _previews: dict[str | None, np.ndarray] = PrivateAttr(default_factory=dict)
+    _text: str | None = PrivateAttr(default=None)
 
     @property
     def analysed(self) -> bool:
@@ -145,10 +146,19 @@ class Report(SchemaModel):
         """The analysed image (RGB uint8) for rendering overlays, when the media is an image."""
         return self._previews.get(None)
 
+    @property
+    def text(self) -> str | None:
+        """The analysed text of a text or post (kept only for rendering its highlighted words)."""
+        return self._text
+
+    def keep_text(self, text: str) -> None:
+        self._text = text
+
     def drop_arrays(self) -> None:
-        """Forget maps and previews (kept only for rendering) so many reports fit in memory."""
+        """Forget maps, previews and text (kept only for rendering) so many reports fit in memory."""
         self._maps = {}
         self._previews = {}
+        self._text = None
 
     def to_json(self, indent: int | None = None) -> str:
         return self.model_dump_json(indent=indent)

@@ -26,14 +26,26 @@ _WORDS = {
                    "None of the detectors that ran can judge this kind of file, so unmask says nothing either way "
                    "about it."),
 }
+# A text is not edited or generated in the detectors' sense: they judge whether it reads like a false claim
+_TEXT_WORDS = {
+    "authentic": ("No sign of a false claim",
+                  "The text does not read like the false claims and rumours the detectors learned from. That is "
+                  "not a fact check: a false claim in plain, careful wording can pass."),
+    "manipulated": ("Likely false or misleading",
+                    "The wording and context resemble false claims and rumours. The detectors judge how it is "
+                    "written, not the facts: check them with a trusted source."),
+}
 NOT_ANALYSED = ("Not analysed", "unmask could not analyse this file; see why below.")
 NO_OPINION_REASON = "No detector could give an opinion on this file, so unmask cannot judge it."
 
 
-def describe(label: str | None) -> tuple[str, str]:
-    """(headline, one sentence on what it means) for a verdict label; None = the file was not analysed."""
+def describe(label: str | None, kind: str | None = None) -> tuple[str, str]:
+    """(headline, one sentence on what it means) for a verdict label; None = the file was not analysed.
+    A text (`kind` "text") has its own words for `authentic` and `manipulated`."""
     if label is None:
         return NOT_ANALYSED
+    if kind == "text" and label in _TEXT_WORDS:
+        return _TEXT_WORDS[label]
     try:
         return _WORDS[label]
     except KeyError:

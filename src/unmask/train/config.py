@@ -103,8 +103,9 @@ def parse_config(data: Any, where: str = "config", folder: Path | None = None) -
         raise ConfigError(f"{where}: 'trunk_passes' must be 0 (no trunk cache) or a positive integer")
     if cfg.export_dtype not in ("float32", "float16"):
         raise ConfigError(f"{where}: 'export_dtype' must be float32 or float16, not {cfg.export_dtype!r}")
-    if cfg.modality not in ("image", "audio"):
-        raise ConfigError(f"{where}: 'modality' must be image (unmask.train.loop) or audio (unmask.train.audio)")
+    if cfg.modality not in ("image", "audio", "text"):
+        raise ConfigError(f"{where}: 'modality' must be image (unmask.train.loop), audio (unmask.train.audio) "
+                          "or text (unmask.train.text)")
     if not isinstance(cfg.pretrained, bool):
         raise ConfigError(f"{where}: 'pretrained' must be true or false")
     return cfg

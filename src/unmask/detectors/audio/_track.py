@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ...errors import NotApplicable
+from ...learned.store import load_arrays
 from .. import wording
 from ..base import Detector
 from ..evidence import Evidence
@@ -34,7 +35,7 @@ class SpeechDetector(Detector):
 
     def model(self) -> Any:
         if self._model is None:
-            self._model = self.frame_model(arrays(self.name))
+            self._model = self.frame_model(load_arrays(self.name))
         return self._model
 
     def predict(self, media: Any) -> Any:
@@ -42,16 +43,6 @@ class SpeechDetector(Detector):
 
     def to_evidence(self, native: Any, media: Any) -> Evidence:
         return evidence(native, self.what)
-
-
-def arrays(name: str) -> dict[str, np.ndarray]:
-    """The arrays of a shipped array model (weights/<name>.safetensors; ModelMissing without its card)."""
-    from safetensors.numpy import load_file
-
-    from ...learned.store import read_card, weights_dir
-
-    read_card(name)
-    return load_file(str(weights_dir() / f"{name}.safetensors"))
 
 
 def track(media: Any, model: Any) -> Any:

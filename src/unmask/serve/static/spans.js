@@ -22,6 +22,16 @@ export function highlight(text, tokens) {
   return out;
 }
 
+/** A post file's own text (the spans of its text detectors count from there), or null. */
+function postText(file) {
+  try {
+    const text = JSON.parse(file)?.text;
+    return typeof text === "string" ? text : null;
+  } catch {
+    return null;
+  }
+}
+
 /** The spans alone, for when the full text is not available. */
 function tokenList(tokens) {
   return el("ul", {}, tokens.map((t) => el("li", {}, `“${t.text}” (characters ${t.start}–${t.end}): ${pct(t.score)}`)));
@@ -41,14 +51,14 @@ export function spansSection(report, loadText) {
   let text = null;
   const show = () => {
     const entry = entries[Number(select.value)];
-    // a post's spans refer to its own text part, which the page does not have: list them instead
+    // spans of a post's image parts have no text here: list them instead
     if (text === null || entry.part) view.replaceChildren(tokenList(entry.tokens));
     else view.replaceChildren(...highlight(text, entry.tokens));
   };
   select.addEventListener("change", show);
   show();
   loadText().then((loaded) => {
-    if (typeof loaded === "string") text = loaded;
+    if (typeof loaded === "string") text = report.media?.kind === "post" ? postText(loaded) : loaded;
     show();
   }).catch(() => {});
   return el("section", {}, el("h3", {}, "Highlighted text"),

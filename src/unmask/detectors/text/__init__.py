@@ -1,0 +1,1 @@
+"""Detectors of false claims and rumours in text: news claims, articles and the text of social posts."""
