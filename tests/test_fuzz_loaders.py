@@ -29,7 +29,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from rich.console import Console
 
@@ -213,7 +213,7 @@ def speech_details(draw: st.DrawFn) -> dict:
 
 @st.composite
 def evidence(draw: st.DrawFn) -> EvidenceEntry:
-    details = draw(speech_details()) if draw(st.integers(0, 3)) == 0 else draw(
+    details = draw(speech_details()) if draw(st.booleans()) else draw(
         st.dictionaries(hostile_text, json_value, max_size=3))
     segments = [SegmentModel(start_s=a, end_s=b, score=s, label=draw(hostile_text))
                 for a, b, s in draw(st.lists(st.tuples(st.floats(0, 1e5), st.floats(0, 1e5), unit), max_size=2))]
@@ -229,7 +229,7 @@ def reports(draw: st.DrawFn) -> Report:
                       kind=draw(st.sampled_from(["image", "video", "audio", "text", "post", "unknown"])),
                       format=draw(st.none() | hostile_text), size_bytes=draw(st.none() | huge_int),
                       width=draw(st.none() | huge_int), height=draw(st.none() | huge_int),
-                      duration_s=draw(st.none() | any_float))
+                      duration_s=draw(st.none() | st.sampled_from([math.nan, math.inf, 1e308]) | any_float))
     facts = [ProvenanceFact(source=draw(hostile_text), claim=draw(hostile_text), detail=draw(hostile_text))
              for _ in range(draw(st.integers(0, 2)))]
     errors = [ErrorEntry(code=draw(hostile_text), message=draw(hostile_text), fatal=draw(st.booleans()))
@@ -237,6 +237,16 @@ def reports(draw: st.DrawFn) -> Report:
     return Report(media=media, verdict=draw(verdicts()), reasons=draw(st.lists(hostile_text, max_size=3)),
                   evidence=draw(st.lists(evidence(), max_size=3)), provenance=facts, errors=errors,
                   runtime_s=draw(any_float), profile=draw(hostile_text))
+
+
+def _speech_report(duration: float) -> Report:
+    """An audio report with a speech score track and a duration that is not a usable number (the HTML page
+    and the terminal once failed on it: m:ss.s of NaN)."""
+    track = {"window_starts": [0.0, 1.0], "window_scores": [0.9, None], "window_s": 1.0}
+    entry = EvidenceEntry(detector="speech", score=0.9, details=track,
+                          segments=[SegmentModel(start_s=0.0, end_s=1.0, score=0.9)])
+    return Report(media=MediaInfo(path="a.wav", kind="audio", duration_s=duration), evidence=[entry],
+                  verdict=Verdict(label="manipulated", probability=0.9, calibrated=False))
 
 
 def _strings(report: Report) -> list[str]:
@@ -272,6 +282,7 @@ _ESC = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 @pytest.mark.timeout(120)
 @settings(FUZZ, max_examples=80)
 @given(report=reports(), failures=st.lists(st.tuples(hostile_text, hostile_text), max_size=2))
+@example(report=_speech_report(math.nan), failures=[]).via("NaN duration")
 def test_terminal_renders_without_passing_control_characters_through(report: Report, failures) -> None:
     """Plain output (no colours): no control character of a file name or metadata reaches the terminal, where
     `ESC [2J` would clear the screen and `ESC ]` rewrite the window title; markup prints as text."""
@@ -308,6 +319,8 @@ def _parse(page: str) -> _Tags:
 @pytest.mark.timeout(120)
 @settings(FUZZ, max_examples=80)
 @given(report=reports())
+@example(report=_speech_report(math.nan)).via("NaN duration")
+@example(report=_speech_report(1e308)).via("a duration too long for m:ss.s")
 def test_html_renders_and_escapes(report: Report) -> None:
     """No hostile string becomes markup: the page has no script element and no event handler (the template's
     only one, on an overlay's opacity slider, needs a preview image, which these reports lack), and an

@@ -9,6 +9,7 @@ spectra).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from typing import Any
 
@@ -37,7 +38,10 @@ def speech_entries(report: Any) -> list[Any]:
 
 
 def clock(t: float) -> str:
-    """Seconds as m:ss.s (75.25 -> '1:15.2'), the way the speech detectors' sentences write times."""
+    """Seconds as m:ss.s (75.25 -> '1:15.2'), the way the speech detectors' sentences write times; '?' for a
+    time that is not a finite number (a report's NaN or infinite duration must not stop the page)."""
+    if not math.isfinite(t * 10):  # 1e308 s overflows too
+        return "?"
     tenths = round(max(t, 0.0) * 10)
     return f"{tenths // 600}:{tenths % 600 / 10:04.1f}"
 
