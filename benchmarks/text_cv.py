@@ -103,6 +103,8 @@ def corpus_rows(name: str, docs: list[T.Doc], folds: int, r: Recipes) -> dict:
                "tfidf_lr debiased": lambda tr, te: r.tfidf(tr, te, debias=True),
                "encoder, one head": lambda tr, te: r.encoder(tr, te, 0),
                f"encoder, {DOMAINS} domains": lambda tr, te: r.encoder(tr, te, DOMAINS)}
+    if any(d.fields for d in docs):  # posts with their account (unmask.text.context.author)
+        recipes["tfidf_lr + account context"] = lambda tr, te: r.tfidf(tr, te, context=True)
     rows = {}
     for label, fit in recipes.items():
         t0 = time.time()
@@ -203,11 +205,39 @@ def speed() -> dict:
     return {"texts_per_s_one_thread": rate, "first_text_s_with_load": first}
 
 
+def _pct(x: float) -> str:
+    return f"{x:.3f}"
+
+
+def _ci(row: dict, key: str) -> str:
+    lo, hi = row.get(f"{key}_ci") or (float("nan"), float("nan"))
+    return f"{row[key]:.3f} [{lo:.3f}, {hi:.3f}]"
+
+
+def table(results: dict) -> str:
+    """Markdown rows of every corpus result: accuracy, macro-F1 and AUC with their intervals."""
+    lines = ["| corpus and split | recipe | n | accuracy @0.5 | macro-F1 @0.5 | AUC |", "|---|---|---|---|---|---|"]
+    names = {"liar": "LIAR valid (trained on train)", "fnn": "FakeNewsNet BuzzFeed, 5 folds by site",
+             "weibo": "Weibo CED, 5 folds by near-duplicate", "mediaeval": "MediaEval 2016 dev, leave-one-event-out",
+             "cross": "across corpora"}
+    for key, title in names.items():
+        rows = results.get(key, {})
+        rows = rows.get("binary", rows)
+        for recipe, row in rows.items():
+            lines.append(f"| {title} | {recipe} | {row['n']} | {_ci(row, 'acc')} | {_ci(row, 'macro_f1')} | "
+                         f"{_ci(row, 'auc')} |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--only", default="liar,fnn,weibo,mediaeval,cross,entities,speed")
+    ap.add_argument("--table", action="store_true", help="print the markdown table of the saved results")
     args = ap.parse_args()
     results = json.loads(OUT.read_text()) if OUT.is_file() else {}
+    if args.table:
+        print(table(results))
+        return
     r = Recipes(SentenceEncoder())
     runs = {"liar": lambda: liar(r),
             "fnn": lambda: corpus_rows("fnn", T.corpus("fakenewsnet", DATA / "fakenewsnet"), 5, r),

@@ -215,3 +215,21 @@ def test_group_split_protocol_takes_one_side_of_the_split(dataset: Path, tmp_pat
     assert proto.to_dict()["group_split"] == {"test_fraction": 0.5, "seed": 2}
     with pytest.raises(ProtocolError, match="group_split"):
         load_protocol(_protocol(tmp_path, dataset, group_split={"fraction": 0.5}))
+
+
+def test_text_only_items_are_benchmarked(tmp_path: Path) -> None:
+    claims = [("Says the governor secretly doubled his own salary while cutting school funds.", "fake"),
+              ("SHOCKING!!! Doctors hate this one trick, share before it is deleted", "fake"),
+              ("The city council approved the budget on Tuesday by a vote of 7 to 2.", "real"),
+              ("Unemployment fell to 4.1 percent last month, the labor department said.", "real")]
+    items = [Item(text=t, label=y) for t, y in claims]
+    Manifest(items, tmp_path).write(tmp_path / "manifest.jsonl")
+    path = _protocol(tmp_path, tmp_path, detectors=["tfidf_lr"], perturbations=["none"], metrics=["binary"],
+                     slices=[])
+    summary = run_protocol(load_protocol(path), tmp_path / "run", progress=False)
+    assert (summary.computed, summary.errors) == (4, 0)
+    [row] = _csv(write_report(tmp_path / "run").parent / "binary.csv")
+    detector = Registry.default().get("tfidf_lr")()
+    scores = [detector.analyze(unmask.load(t.encode())).score for t, _ in claims]
+    want = binary_summary(np.array([1, 1, 0, 0]), np.array(scores), 0.5)
+    assert float(row["auc"]) == pytest.approx(want["auc"]) and int(row["n"]) == 4

@@ -42,6 +42,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout  # noqa: E402 
 
 HOSTILE = "<img src=x onerror=window.pwned=1>.png"  # no quotes: browsers send " as %22 in file names
 HEADLINES = ("Looks authentic", "Inconclusive", "Likely manipulated", "Likely AI-generated", "No opinion")
+TEXT_HEADLINES = ("No sign of a false claim", "Likely false or misleading")
 KEY = "browser-test-key"
 
 
@@ -187,11 +188,17 @@ def test_history_search_finds_the_upload(uploaded):
 
 
 def test_text_box_analyses_a_text(server, page):
+    text = "The minister said on Tuesday that the new bridge will open next spring."
     page.goto(server + "/")
-    page.fill("#text-input", "The minister said on Tuesday that the new bridge will open next spring.")
+    page.fill("#text-input", text)
     page.click("#text-submit")
     page.wait_for_function("() => document.querySelector('#jobs li')?.dataset.status === 'done'", timeout=30_000)
-    assert page.locator("#result-body [data-testid=verdict]").inner_text() in HEADLINES
+    assert page.locator("#result-body [data-testid=verdict]").inner_text() in HEADLINES + TEXT_HEADLINES
+    # tfidf_lr (every profile) marks the words that weigh most, over the text itself
+    page.locator("#result-body .text-view mark").first.wait_for()
+    marks = page.evaluate("() => [...document.querySelectorAll('#result-body .text-view mark')]"
+                          ".map((m) => m.firstChild.textContent)")
+    assert marks and all(m in text.split(" ") or m.strip(".") in text for m in marks)
 
 
 def test_controls_are_labelled_and_file_picker_is_keyboard_reachable(server, page):

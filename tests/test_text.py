@@ -74,6 +74,18 @@ def test_context_record_parsing_and_features() -> None:
     assert said == "speaker jane (green), 4 earlier rated claims, 75% false or pants-fire"
 
 
+def test_the_posting_account_is_context_too() -> None:
+    weibo = {"user": {"verified": False, "followers": 66, "friends": 82, "messages": 76, "description": True,
+                      "time": 1_318_493_987}, "time": 1_363_146_924}
+    assert context.author(weibo) == pytest.approx({"followers": 66, "friends": 82, "posts": 76, "verified": 0,
+                                                   "description": 1, "age_years": 1.4149662})
+    twitter = {"user": {"verified": True, "followers_count": 1200, "statuses_count": "x"}}
+    assert context.author(twitter) == {"followers": 1200, "verified": 1.0}
+    assert context.present(weibo) == ["user"] and context.features(weibo)[7] == 1.0
+    assert context.describe(weibo) == "posted by an unverified account (66 followers, 1.4 years old at the time)"
+    assert context.author({"user": "bob"}) == {} and not context.features({"user": {"followers": -3}})[7:14].any()
+
+
 def test_entities_by_form_and_swaps() -> None:
     text = "Says the Annies List backs it. Barack Obama said 45 percent of Texas voters agree. NASA too."
     found = [text[s:e] for s, e, _ in entities.entities(text)]

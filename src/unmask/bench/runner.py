@@ -98,9 +98,9 @@ class _Runner:
         """All perturbations and detectors of one item."""
         path = self.manifest.resolve(item.path)
         try:
-            if path is None:
-                raise UnmaskError("the item has no file (text-only items are not benchmarked yet)")
-            data = path.read_bytes()
+            if path is None and item.text is None:
+                raise UnmaskError("the item has neither a file nor a text")
+            data = path.read_bytes() if path is not None else item.text.encode("utf-8")  # a text-only item
             sha = hashlib.sha256(data).hexdigest()
         except (OSError, UnmaskError) as exc:
             data, sha = b"", "unreadable:" + hashlib.sha256(item.key().encode()).hexdigest()

@@ -98,7 +98,7 @@ def _post_docs(name: str, root: Path, options: dict[str, str], group: Callable[[
     items = convert(name, root, **options).items
     if name == "weibo_ced":
         items = [_with_text(it, root) for it in items]
-    docs = [Doc(_titled(it), it.y, group(it), name) for it in items]
+    docs = [Doc(_titled(it), it.y, group(it), name, it.attrs.pop("post_fields", {})) for it in items]
     if name == "weibo_ced":
         for d, g in zip(docs, _near_duplicate_groups([d.text for d in docs]), strict=True):
             d.group = g
@@ -112,8 +112,10 @@ def _titled(it: Any) -> str:
 
 
 def _with_text(it: Any, root: Path) -> Any:
-    if not it.text and it.path:
-        it.text = json.loads((root / it.path).read_text(encoding="utf-8")).get("text", "")
+    """A Weibo item with its post's text and its account and time (context.author)."""
+    post = json.loads((root / it.path).read_text(encoding="utf-8")) if it.path else {}
+    it.text = it.text or post.get("text", "")
+    it.attrs["post_fields"] = {k: post[k] for k in ("user", "time") if k in post}
     return it
 
 
