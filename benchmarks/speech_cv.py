@@ -2,7 +2,15 @@
 held out in turn, the detector's recipe is refitted on all the others, and the held-out clips are scored.
 
     python benchmarks/speech_cv.py [--config configs/train/lfcc_gmm.yaml] [--data DIR]
+                                   [--split source|system|source-folds] [--folds 5] [--chains none ...]
                                    [--out docs/benchmarks/speech_cv.json] [--cache runs/speech/clips.pkl]
+
+Splits: `source` (the default, leave-one-source-out, above); `system` (leave-one-system-out: one fold per
+synthesis family of FAMILIES, the family's synthetic clips held out with the real clips of the speaker groups
+assigned to that fold, so no real speaker is on both sides; writes docs/benchmarks/speech_system_<detector>.json);
+`source-folds` (sources in --folds folds balanced by clip count, for a costly peer; speech_source<N>_...json).
+Every split pools the out-of-fold scores: each clip is scored once, by the model of the fold that held it out.
+Each finished fold is kept in runs/speech/ckpt/, so a stopped run resumes at its next fold.
 
 The recipe is the config's own (its fitter, settings and training chains; unmask.train.audio), so each fold's
 model is made exactly as the shipped one but without the held-out source. The held-out clips are scored as
@@ -185,29 +193,41 @@ def folds_of(split: str, every: list, cfg, folds: int) -> tuple[list[str], dict]
     return fold, about
 
 
-def run_folds(cfg, every: list, fold: list[str], checkpoint: Path) -> np.ndarray:
+def finished(key: str, paths: list[Path]) -> dict[str, list]:
+    """The folds finished by runs of the same benchmark (`key`) kept in any of `paths`."""
+    done: dict[str, list] = {}
+    for path in paths:
+        if path.is_file():
+            kept = json.loads(path.read_text())
+            if kept.get("key") == key:
+                done.update(kept["folds"])
+    return done
+
+
+def run_folds(cfg, every: list, fold: list[str], checkpoint: Path, reverse: bool = False) -> np.ndarray:
     """Out-of-fold scores: for each fold the recipe refitted on the other folds' clips scores the fold's
-    clips. Each finished fold's scores go to `checkpoint`, so a run that stops resumes at the next fold."""
+    clips. Each finished fold's scores go to `checkpoint`, so a run that stops resumes at the next fold; folds
+    that another run of the same benchmark has finished in a checkpoint beside it (`checkpoint`'s name plus a
+    suffix) are taken from there, so a second run with `reverse` and its own checkpoint shares the work."""
     from unmask.train.audio import clip_scores, fitter
 
     key = json.dumps({"config": cfg.digest(), "clips": [[c.group, c.name, c.chain] for c in every], "fold": fold})
-    done = {}
-    if checkpoint.is_file():
-        kept = json.loads(checkpoint.read_text())
-        done = kept["folds"] if kept.get("key") == key else {}
+    siblings = sorted(checkpoint.parent.glob(f"{checkpoint.stem}*.json"))
+    mine = finished(key, [checkpoint])
     scores = np.full(len(every), np.nan)
     t0 = time.time()
-    for g in sorted(set(fold)):
+    for g in sorted(set(fold), reverse=reverse):
         held = [i for i, f in enumerate(fold) if f == g]
+        done = finished(key, [*siblings, checkpoint]) | mine
         if g in done:
-            scores[held] = np.array(done[g], dtype=float)
+            scores[held] = np.array([np.nan if x is None else x for x in done[g]], dtype=float)
             continue
         train = [c for c, f in zip(every, fold, strict=True) if f != g]
         model = fitter(cfg.arch)(train, cfg.arch_kwargs, cfg.seed, lambda s: print(s, file=sys.stderr, flush=True))
         scores[held] = clip_scores(model, [every[i] for i in held])
-        done[g] = [None if np.isnan(x) else float(x) for x in scores[held]]
+        mine[g] = [None if np.isnan(x) else float(x) for x in scores[held]]
         checkpoint.parent.mkdir(parents=True, exist_ok=True)
-        checkpoint.write_text(json.dumps({"key": key, "folds": done}))
+        checkpoint.write_text(json.dumps({"key": key, "folds": mine}))
         print(f"{g}: {len(held)} clips, {time.time() - t0:.0f} s", file=sys.stderr, flush=True)
     return scores
 
@@ -367,6 +387,12 @@ def main() -> None:
     ap.add_argument("--folds", type=int, default=5, help="folds of --split source-folds")
     ap.add_argument("--chains", nargs="+", default=None,
                     help="only these chains of the config's clips, in training and in scoring (e.g. none)")
+    ap.add_argument("--checkpoint", type=Path, default=None,
+                    help="where this run keeps its finished folds (default runs/speech/ckpt/<split>_<detector>"
+                         ".json); folds finished in <default name>*.json beside it are reused")
+    ap.add_argument("--reverse", action="store_true",
+                    help="folds in reverse order: a second run with --reverse and --checkpoint <default>_2.json "
+                         "works from the other end and shares the folds")
     ap.add_argument("--out", type=Path, default=None)
     ap.add_argument("--cache", type=Path, default=ROOT / "runs/speech/clips.pkl")
     ap.add_argument("--scores", type=Path, default=None,
@@ -394,7 +420,11 @@ def main() -> None:
     fold, about = folds_of(args.split, every, cfg, args.folds)
     out, oof, checkpoint = outputs(args.split, args.folds, args.chains, cfg.name)
     t0 = time.time()
-    scores = run_folds(cfg, every, fold, checkpoint)
+    if args.checkpoint:
+        args.checkpoint = args.checkpoint.resolve()
+        if not args.checkpoint.stem.startswith(checkpoint.stem) or args.checkpoint.parent != checkpoint.parent:
+            raise SystemExit(f"--checkpoint must be {checkpoint.parent}/{checkpoint.stem}*.json")
+    scores = run_folds(cfg, every, fold, args.checkpoint or checkpoint, args.reverse)
     y = np.array([c.label for c in every])
     chain = np.array([c.chain for c in every])
     group = np.array([c.group for c in every])

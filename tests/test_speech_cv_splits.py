@@ -68,3 +68,14 @@ def test_source_folds_keep_a_source_in_one_fold() -> None:
     fold, about = cv.source_folds(every, 2)
     assert about == {"fold 1": {"sources": ["a"], "clips": 6}, "fold 2": {"sources": ["b", "c"], "clips": 7}}
     assert {f for c, f in zip(every, fold, strict=True) if c.group == "b"} == {"fold 2"}
+
+
+def test_finished_folds_come_from_every_checkpoint_of_the_same_run(tmp_path: Path) -> None:
+    import json
+
+    (tmp_path / "system_x.json").write_text(json.dumps({"key": "k", "folds": {"A": [0.1, None]}}))
+    (tmp_path / "system_x_2.json").write_text(json.dumps({"key": "k", "folds": {"B": [0.9]}}))
+    (tmp_path / "system_x_3.json").write_text(json.dumps({"key": "other", "folds": {"C": [0.5]}}))
+    paths = sorted(tmp_path.glob("system_x*.json"))
+    assert cv.finished("k", paths) == {"A": [0.1, None], "B": [0.9]}
+    assert cv.finished("k", [tmp_path / "missing.json"]) == {}
