@@ -37,6 +37,8 @@ LAYERS: dict[str, tuple[str, float]] = {
     "unmask.faces": ("library", 2),
     "unmask.audio": ("library", 2),
     "unmask.learned": ("library", 2),
+    # text analysis: word spans, hashed TF-IDF, the solver, context, entities, domains, sentence encoders
+    "unmask.text": ("library", 2),
     # the post checks' shared parts (perceptual hashes, the image index, dates), which read EXIF and XMP
     # through provenance, so they sit between it and the detectors
     "unmask.posts": ("library", 2.5),
@@ -53,6 +55,8 @@ LAYERS: dict[str, tuple[str, float]] = {
     "unmask": ("library", 7),
     # many files -> ordered reports (the Python batch API and the CLI's engine)
     "unmask.scan": ("library", 8),
+    # many files on Ray Data -> a resumable Parquet dataset (`unmask batch`); its workers run unmask.scan's items
+    "unmask.batch": ("library", 9),
     # research: metrics < datasets, perturbations < benchmark runner < training
     "unmask.metrics": ("research", 0),
     "unmask.datasets": ("research", 1),

@@ -127,7 +127,7 @@ def corpus(name: str, root: str | Path) -> list[Doc]:
     if name == "fakenewsnet":
         return _post_docs(name, root, {}, lambda it: it.attrs.get("source") or it.group or "unknown")
     if name == "weibo_ced":
-        return _post_docs(name, root, {}, lambda it: it.group or "")
+        return _post_docs(name, root, {}, lambda it: "")  # grouped by near-duplicate text below
     if name == "mediaeval_vmu":
         return _post_docs(name, root, {"items": "posts"}, lambda it: it.group or "unknown")
     raise ValueError(f"unknown text corpus {name!r}: liar, fakenewsnet, weibo_ced or mediaeval_vmu")
@@ -161,10 +161,9 @@ def fit_tfidf(docs: Sequence[Doc], l2: float = 1e-4, debias: bool = True, use_co
     y = np.array([d.y for d in docs]) if labels is None else labels
     offset = entity_logits(docs, idf, l2) if debias and labels is None else None
     model = linear.fit(x, y, l2=l2, offset=offset)
-    n = hashing.TEXT_DIM
-    return {"idf": idf, "text_weight": model.weight[:n, :].squeeze(-1) if model.weight.shape[1] == 1
-            else model.weight[:n], "context_weight": model.weight[n:].squeeze(-1) if model.weight.shape[1] == 1
-            else model.weight[n:], "bias": model.bias}
+    w = model.weight[:, 0] if model.weight.shape[1] == 1 else model.weight
+    return {"idf": idf, "text_weight": w[:hashing.TEXT_DIM], "context_weight": w[hashing.TEXT_DIM:],
+            "bias": model.bias}
 
 
 def tfidf_scores(arrays: dict[str, np.ndarray], docs: Sequence[Doc], use_context: bool = True) -> np.ndarray:
