@@ -179,8 +179,23 @@ def _video(codec: str, container: str, frames: int = 6, size: tuple[int, int] = 
     return buf.getvalue()
 
 
+def _aac(container: str, seconds: float = 0.2, rate: int = 16000) -> bytes:
+    """Mono AAC written by PyAV: in MP4 (an audio-only MP4, loaded as M4A) or as raw ADTS frames."""
+    import av
+
+    buf, x = io.BytesIO(), _tone(seconds, rate)
+    with av.open(buf, "w", format=container) as out:
+        stream = out.add_stream("aac", rate=rate, layout="mono")
+        for i in range(0, len(x), 1024):
+            frame = av.AudioFrame.from_ndarray(x[None, i:i + 1024], format="flt", layout="mono")
+            frame.sample_rate, frame.pts = rate, i
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+    return buf.getvalue()
+
+
 def _mp4_seeds() -> list[tuple[str, bytes]]:
-    seeds = [("h264", _video("libx264", "mp4")), ("mpeg4", _video("mpeg4", "mp4"))]
+    seeds = [("h264", _video("libx264", "mp4")), ("mpeg4", _video("mpeg4", "mp4")), ("m4a-aac", _aac("mp4"))]
     if (SAMPLES / "clip.mp4").exists():
         seeds.append(("sample-clip", (SAMPLES / "clip.mp4").read_bytes()))
     return seeds
@@ -233,7 +248,7 @@ def _mp3_seeds() -> list[tuple[str, bytes]]:
     seeds = [("mono", _sf(_tone(0.2, 16000), 16000, "MP3", "MPEG_LAYER_III")),
              ("stereo", _sf(_tone(0.2, 22050, 2), 22050, "MP3", "MPEG_LAYER_III"))]
     id3 = b"ID3\x03\x00\x00\x00\x00\x00\x17TIT2\x00\x00\x00\x0d\x00\x00\x00unmask seed\x00"
-    return [*seeds, ("id3", id3 + seeds[0][1])]
+    return [*seeds, ("id3", id3 + seeds[0][1]), ("adts-aac", _aac("adts"))]
 
 
 def _text_seeds() -> list[tuple[str, bytes]]:
