@@ -311,6 +311,12 @@ def test_ocr_reports_the_text_and_flags_only_a_contradicting_date(tmp_path):
     assert e.score is None and "Jane" in e.details["pictures"][0]["text"]
     e = detector.analyze(load(write_post(tmp_path, "Floods in 2023", ["dated.png"])))
     assert e.score == 0.5 and [t.text for t in e.tokens] == ["2023"]
+    Image.fromarray(sign("Friday 3/12/2014")).save(tmp_path / "ambiguous.png")
+    e = detector.analyze(load(write_post(tmp_path, "Eclipse", ["ambiguous.png"], date="2014-03-18")))
+    assert e.score is None, "12 March is a reading of 3/12/2014 that fits the post: no contradiction"
+    Image.fromarray(sign("DOB: 7/22/1993")).save(tmp_path / "poster.png")
+    e = detector.analyze(load(write_post(tmp_path, "Suspect named", ["poster.png"], date="2013-04-19")))
+    assert e.score is None, "a birth date is not the date of an event"
 
 
 # --- the command line ---------------------------------------------------------------------------------------
@@ -351,3 +357,18 @@ def test_scan_with_a_broken_index_is_a_usage_error(tmp_path, photos):
     assert result.exit_code == 2 and "unmask index add" in result.output
     result = invoke("index", "info", "--index", bad)
     assert result.exit_code == 2 and "not a readable unmask image index" in result.output
+
+
+def test_an_unset_camera_clock_is_not_a_capture_date(tmp_path, photos):
+    (tmp_path / "reset.jpg").write_bytes(jpeg(photos["coffee"], taken="2000:01:01 00:09:06"))
+    post = load(write_post(tmp_path, "Storm today", ["reset.jpg"], date="2012-10-30"))
+    assert dates.capture(post.images[0]).unset_clock == dt.datetime(2000, 1, 1, 0, 9, 6)
+    with pytest.raises(NotApplicable, match="clock was never set"):
+        PostDateCheck().analyze(post)
+
+
+def test_an_ambiguous_day_and_month_has_both_readings():
+    [found] = dates.dates_in("on 3/12/2014")
+    assert found.readings == (dt.date(2014, 12, 3), dt.date(2014, 3, 12))
+    [found] = dates.dates_in("on 25/03/2014")
+    assert found.readings == (dt.date(2014, 3, 25),)

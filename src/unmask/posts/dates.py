@@ -33,22 +33,30 @@ _TEXT_DATES = (
 
 @dataclass(frozen=True)
 class Found:
-    """A date or year found in text, with where it is (character offsets) and how it was written."""
+    """A date or year found in text, with where it is (character offsets) and how it was written.
+    `readings` holds every date the text can mean (03/12/2019: 3 December or 12 March), `when` the first."""
 
     when: dt.date
     start: int
     end: int
     text: str
     year_only: bool = False
+    readings: tuple[dt.date, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.readings:
+            object.__setattr__(self, "readings", (self.when,))
 
 
 @dataclass(frozen=True)
 class Capture:
-    """When and with what a picture says it was taken (EXIF/XMP), and which field said so."""
+    """When and with what a picture says it was taken (EXIF/XMP), and which field said so. `unset_clock`
+    holds a capture time that was left out because it looks like a camera clock never set."""
 
     when: dt.datetime | None
     source: str
     camera: str
+    unset_clock: dt.datetime | None = None
 
 
 def post_date(fields: dict[str, Any]) -> tuple[dt.datetime, str] | None:
@@ -95,24 +103,34 @@ def _parse_text(text: str) -> dt.datetime | None:
 
 
 def capture(image: ImageMedia) -> Capture:
-    """The picture's capture time (EXIF DateTimeOriginal, then DateTimeDigitized, then XMP's) and camera."""
+    """The picture's capture time (EXIF DateTimeOriginal, then DateTimeDigitized, then XMP's
+    exif:DateTimeOriginal and photoshop:DateCreated) and camera. XMP's xmp:CreateDate is not used: an editor
+    writes there when it created the file, which for an exported or edited copy is not when the photo was
+    taken. A time within the first hour of 1 January is what a camera whose clock was never set (or was reset
+    with its battery) writes, so it is set aside as `unset_clock` rather than used."""
     exif = image.exif
     candidates = [("EXIF DateTimeOriginal", exif.get("DateTimeOriginal")),
                   ("EXIF DateTimeDigitized", exif.get("DateTimeDigitized"))]
     packet = xmp.parse_xmp(image.xmp) if image.xmp else None
     if packet is not None:
-        candidates += [(f"XMP {k}", packet.first(k)) for k in ("exif:DateTimeOriginal", "photoshop:DateCreated",
-                                                                  "xmp:CreateDate")]
-    when, source = None, ""
+        candidates += [(f"XMP {k}", packet.first(k)) for k in ("exif:DateTimeOriginal", "photoshop:DateCreated")]
+    when, source, unset = None, "", None
     for where, value in candidates:
         parsed = consistency.parse_date(value)
-        if parsed is not None and 1990 <= parsed.year <= 2100:
-            when, source = parsed, where
-            break
+        if parsed is None or not 1990 <= parsed.year <= 2100:
+            continue
+        if (parsed.month, parsed.day, parsed.hour) == (1, 1, 0):
+            unset = unset or parsed
+            continue
+        when, source = parsed, where
+        break
+    return Capture(when=when, source=source, camera=_camera(exif, packet), unset_clock=unset)
+
+
+def _camera(exif: dict[str, Any], packet: xmp.Xmp | None) -> str:
     make = str(exif.get("Make") or (packet.first("tiff:Make") if packet else "") or "").strip()[:100]
     model = str(exif.get("Model") or (packet.first("tiff:Model") if packet else "") or "").strip()[:100]
-    camera = model if make and model.lower().startswith(make.lower()) else " ".join(x for x in (make, model) if x)
-    return Capture(when=when, source=source, camera=camera)
+    return model if make and model.lower().startswith(make.lower()) else " ".join(x for x in (make, model) if x)
 
 
 def years_in(text: str) -> list[Found]:
@@ -122,31 +140,35 @@ def years_in(text: str) -> list[Found]:
 
 
 def dates_in(text: str) -> list[Found]:
-    """Full dates written in text (2019-03-12, 12/03/2019, 12 March 2019, March 12, 2019). 12/03/2019 is read
-    day first, and month first only where the second number cannot be a month (03/25/2019)."""
-    found = []
+    """Full dates written in text (2019-03-12, 12/03/2019, 12 March 2019, March 12, 2019). 03/12/2019 has two
+    readings (3 December and 12 March) unless one number cannot be a month (25/03/2019, 03/25/2019)."""
+    found: list[Found] = []
     for pattern, order in _TEXT_DATES:
         for m in pattern.finditer(text):
-            when = _date_of(m.groups(), order)
-            if when is not None and not any(f.start <= m.start() < f.end for f in found):
-                found.append(Found(when, m.start(), m.end(), m.group(0)))
+            readings = _readings(m.groups(), order)
+            if readings and not any(f.start <= m.start() < f.end for f in found):
+                found.append(Found(readings[0], m.start(), m.end(), m.group(0), readings=readings))
     return sorted(found, key=lambda f: f.start)
 
 
-def _date_of(groups: tuple[str, ...], order: str) -> dt.date | None:
+def _readings(groups: tuple[str, ...], order: str) -> tuple[dt.date, ...]:
     a, b, c = groups
     months = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
-    try:
-        if order == "ymd":
-            return dt.date(int(a), int(b), int(c))
-        if order == "dmy":
-            day, month = (int(a), int(b)) if int(b) <= 12 else (int(b), int(a))
-            return dt.date(int(c), month, day)
-        if order == "d-mon-y":
-            return dt.date(int(c), months.index(b.lower()[:3]) + 1, int(a))
-        return dt.date(int(c), months.index(a.lower()[:3]) + 1, int(b))
-    except ValueError:
-        return None
+    if order == "ymd":
+        options = [(int(a), int(b), int(c))]
+    elif order == "dmy":
+        options = [(int(c), int(b), int(a)), (int(c), int(a), int(b))]
+    elif order == "d-mon-y":
+        options = [(int(c), months.index(b.lower()[:3]) + 1, int(a))]
+    else:
+        options = [(int(c), months.index(a.lower()[:3]) + 1, int(b))]
+    out = []
+    for year, month, day in options:
+        try:
+            out.append(dt.date(year, month, day))
+        except ValueError:
+            continue
+    return tuple(dict.fromkeys(out))
 
 
 def says_now(text: str) -> str | None:

@@ -2,7 +2,9 @@
 with the post's own date (its `date`, `created_at` or `timestamp` field) and with what its text claims (the
 years it names, words such as "today" or "breaking"): a photo taken years before the post, or a "today" post
 with a photo from 2015, is the re-use the MediaEval Verifying Multimedia Use task is about (Boididou et al.
-2018).
+2018). The capture time is EXIF DateTimeOriginal or DateTimeDigitized, or XMP's exif:DateTimeOriginal or
+photoshop:DateCreated; never xmp:CreateDate (an editor's export time), and never a time in the first hour of
+1 January (a camera clock never set), see unmask.posts.dates.capture.
 
 These are facts the file states, compared at fixed scores: a capture a year or more before the post (or
 before a "today" claim) 0.75; one to twelve months before, a capture after the post, a capture before every
@@ -67,9 +69,7 @@ class PostDateCheck(Detector):
                            years=dates.years_in(media.text))
         out.captures = [(f"images[{i}]", dates.capture(im)) for i, im in enumerate(media.images)]
         if not any(c.when for _, c in out.captures):
-            cams = [c.camera for _, c in out.captures if c.camera]
-            raise NotApplicable("the post's pictures carry no capture date (most platforms strip it, so this "
-                                "proves nothing)" + (f"; camera: {cams[0]}" if cams else ""))
+            raise NotApplicable(_no_date(out.captures))
         for part, shot in out.captures:
             if shot.when is not None:
                 out.findings += _compare(part, shot.when, out, len(media.images))
@@ -127,6 +127,17 @@ def _against_post(part: str, photo: str, taken: dt.datetime, posted: tuple[dt.da
                    "consistent.", part)
 
 
+def _no_date(captures: list[tuple[str, dates.Capture]]) -> str:
+    cams = [c.camera for _, c in captures if c.camera]
+    unset = [c.unset_clock for _, c in captures if c.unset_clock]
+    if unset:
+        why = (f"the only capture time, {unset[0]:%Y-%m-%d %H:%M}, is what a camera whose clock was never set "
+               "writes, so it says nothing about when the photo was taken")
+    else:
+        why = "the post's pictures carry no capture date (most platforms strip it, so this proves nothing)"
+    return why + (f"; camera: {cams[0]}" if cams else "")
+
+
 def _camera_note(n: DateFindings) -> str:
     cams = list(dict.fromkeys(c.camera for _, c in n.captures if c.camera))
     return f" Camera: {', '.join(cams)}." if cams else ""
@@ -139,7 +150,8 @@ def _details(n: DateFindings) -> dict[str, Any]:
         "now_word": n.now_word,
         "years_named": [y.text for y in n.years],
         "captures": [{"part": part, "taken": c.when.isoformat() if c.when else None, "source": c.source,
-                      "camera": c.camera} for part, c in n.captures],
+                      "camera": c.camera, "unset_clock": c.unset_clock.isoformat() if c.unset_clock else None}
+                     for part, c in n.captures],
         "findings": [{"part": f.part, "kind": f.kind, "score": f.score, "sentence": f.sentence}
                      for f in n.findings],
     }

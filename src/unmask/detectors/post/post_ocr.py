@@ -27,9 +27,10 @@ from ..evidence import Evidence, TokenModel
 from . import _words
 
 SCORE_LOOK = 0.5
-OLD_DAYS, AFTER_DAYS = 365, 2
+OLD_DAYS, AFTER_DAYS, CURRENT_DAYS = 365, 2, 30
 MAX_TEXT = 2000  # characters of found text kept per picture in the details
 _WORD = re.compile(r"\w{3,}", re.UNICODE)
+_BIRTH = re.compile(r"(d\.?o\.?b\.?|born|birth)\W*$", re.IGNORECASE)
 
 
 @dataclass
@@ -97,17 +98,20 @@ class PostOcr(Detector):
 
 def _contradictions(pic: PictureText, name: str, posted: tuple[dt.datetime, str] | None,
                     years: list[dates.Found]) -> list[tuple[str, dates.Found | None, str]]:
-    """Dates in the picture's text long before, or after, the post; or none in any year the post names."""
-    shown = dates.dates_in(pic.text)
+    """Dates in the picture's text long before, or after, the post; or none in any year the post names.
+    Birth dates ("DOB: 7/22/1993", "born ...") are not event dates and are left out, and a picture that also
+    shows a date within a month of the post (a poster dated the day of the post) raises no "old date"."""
+    shown = [d for d in dates.dates_in(pic.text) if not _BIRTH.search(pic.text[max(0, d.start - 16):d.start])]
     out: list[tuple[str, dates.Found | None, str]] = []
     if posted is not None:
-        for d in shown:
-            days = (posted[0].date() - d.when).days
-            if days >= OLD_DAYS:
-                out.append((pic.part, None, f"{name} shows the date \"{d.text}\", {dates.gap_words(days)} "
+        gaps = {d: [(posted[0].date() - when).days for when in d.readings] for d in shown}  # every reading counts
+        current = any(min(abs(g) for g in gap) <= CURRENT_DAYS for gap in gaps.values())
+        for d, gap in gaps.items():
+            if min(gap) >= OLD_DAYS and not current:
+                out.append((pic.part, None, f"{name} shows the date \"{d.text}\", {dates.gap_words(min(gap))} "
                             f"before the post ({posted[0]:%Y-%m-%d}): worth a look whether it is an old picture "
                             "re-posted."))
-            elif days <= -AFTER_DAYS:
+            elif max(gap) <= -AFTER_DAYS:
                 out.append((pic.part, None, f"{name} shows the date \"{d.text}\", after the post was "
                             f"published ({posted[0]:%Y-%m-%d}): worth a look (or an OCR misreading)."))
     named = {y.when.year for y in years}
