@@ -21,6 +21,7 @@ import struct
 from collections.abc import Callable
 from itertools import islice
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -38,17 +39,19 @@ INTERESTING = (0, 1, 0x7F, 0x80, 0xFF, 0xFFFF, 0x7FFFFFFF, 0x80000000, 0xFFFFFFF
 # ------------------------------------------------------------------------------------------ the rule
 
 
-def exercise(data: bytes) -> str:
+def exercise(data: bytes, limits: Any = None) -> str:
     """Load `data` and read what a detector would read first; returns 'ok:<kind>' or 'error:<code>'.
 
-    Any exception that is not a MediaError propagates: that is a crash for the fuzzers.
+    Any exception that is not a MediaError propagates: that is a crash for the fuzzers. `limits` (an
+    unmask.limits.Limits) defaults to the project's.
     """
     from unmask import load
     from unmask.errors import MediaError
+    from unmask.limits import DEFAULT_LIMITS
     from unmask.media import AudioMedia, VideoMedia
 
     try:
-        media = load(data)
+        media = load(data, limits=limits or DEFAULT_LIMITS)
         media.info()
         if isinstance(media, AudioMedia):
             media.read(0.0, AUDIO_READ_S)

@@ -24,11 +24,11 @@ from corpus import KINDS  # noqa: E402
 _STAT = re.compile(r"stat::(\w+):\s+(\d+)")
 
 
-def _run_once(kind: str, work: Path, runs: int, seconds: int, log: Path) -> dict[str, int]:
+def _run_once(kind: str, work: Path, runs: int, seconds: int, log: Path, extra: list[str]) -> dict[str, int]:
     """One libFuzzer session; returns its final stats (executions, peak RSS, ...) and exit code."""
     flags = [f"-runs={runs}", f"-max_total_time={max(seconds, 1)}"]
     with log.open("a", encoding="utf-8") as out:
-        proc = subprocess.run([sys.executable, str(HARNESS), kind, "--work", str(work), "--", *flags],
+        proc = subprocess.run([sys.executable, str(HARNESS), kind, "--work", str(work), *extra, "--", *flags],
                               stdout=out, stderr=subprocess.STDOUT, check=False)
     tail = log.read_text(encoding="utf-8", errors="replace")[-20000:]
     stats = {k: int(v) for k, v in _STAT.findall(tail.rsplit("INFO: Seed:", 1)[-1])}
@@ -36,13 +36,13 @@ def _run_once(kind: str, work: Path, runs: int, seconds: int, log: Path) -> dict
     return stats
 
 
-def fuzz_kind(kind: str, work: Path, runs: int, max_s: float) -> dict[str, object]:
+def fuzz_kind(kind: str, work: Path, runs: int, max_s: float, extra: list[str]) -> dict[str, object]:
     """Fuzz one kind to `runs` executions or `max_s` seconds, across restarts after crashes."""
     log = work / kind / "log.txt"
     log.parent.mkdir(parents=True, exist_ok=True)
     done, sessions, start = 0, [], time.monotonic()
     while done < runs and (left := max_s - (time.monotonic() - start)) > 5:
-        stats = _run_once(kind, work, runs - done, int(left), log)
+        stats = _run_once(kind, work, runs - done, int(left), log, extra)
         sessions.append(stats)
         done += stats.get("number_of_executed_units", 0)
         if stats["returncode"] == 0:
@@ -60,11 +60,15 @@ def main() -> None:
     parser.add_argument("--kinds", nargs="*", default=list(KINDS), choices=KINDS)
     parser.add_argument("--runs", type=int, default=1_000_000)
     parser.add_argument("--max-minutes", type=float, default=60.0, help="per kind")
+    parser.add_argument("--max-pixels", type=int, default=None, help="passed to fuzz_load.py")
     args = parser.parse_args()
     summary_path = args.work / "summary.json"
     summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
     for kind in args.kinds:
-        result = fuzz_kind(kind, args.work, args.runs, args.max_minutes * 60)
+        extra = ["--max-pixels", str(args.max_pixels)] if args.max_pixels else []
+        result = fuzz_kind(kind, args.work, args.runs, args.max_minutes * 60, extra)
+        if args.max_pixels:
+            result["max_pixels"] = args.max_pixels
         summary[kind] = result
         summary_path.write_text(json.dumps(summary, indent=2))
         print(json.dumps(result), flush=True)
