@@ -241,6 +241,7 @@ def _check_verdict_model(value: str | None) -> None:
 
 def _scan_into(items: list[Item], settings: dict, outputs: tuple, err: Console, show_progress: bool) -> _Sink:
     """Analyse every item and hand each report to the outputs as soon as it is ready."""
+    from ..report.terminal import visible  # a file name's control characters as \\xNN
     from ..scan import scan as run_scan
 
     with ExitStack() as stack:
@@ -254,7 +255,7 @@ def _scan_into(items: list[Item], settings: dict, outputs: tuple, err: Console, 
                 task = progress.add_task("scan", total=len(items), name="")
                 for report in run_scan(items, **settings):
                     sink.add(report)
-                    progress.update(task, advance=1, name=Path(report.media.path or "").name)
+                    progress.update(task, advance=1, name=visible(Path(report.media.path or "").name))
         except KeyboardInterrupt:
             sink.close()
             err.print(f"interrupted after {sum(sink.counts.values())} of {len(items)} files; output so far kept",
