@@ -1,7 +1,8 @@
 """TF-IDF n-grams with logistic regression: the classical fake-news baseline every paper reports beside its
 own (Wang ACL 2017 for LIAR; Shu et al. 2018 for FakeNewsNet), plus the claim's context when a post carries
 it (speaker, party, earlier rated claims). Hashed word unigrams and bigrams, so a linear weight per feature
-gives every word its push on the score (the highlighted words); the model is fitted with an entity-only model
+gives every word its push on the score (the highlighted words: the strongest pushes among words that are not
+common, so "the" or "to" weigh in the score without being shown as the reason); the model is fitted with an entity-only model
 beside it and used without it (ENDEF, Zhu et al. SIGIR 2022), so that names alone weigh less.
 """
 
@@ -15,6 +16,8 @@ from ...text import context, hashing
 from ..base import Detector
 from ..evidence import Evidence
 from ._claim import claim_of, highlights, read_note, sentence
+
+COMMON_IDF = 1.0 + float(np.log(20.0))  # a word in more than 1 in 20 training texts: weighed, never highlighted
 
 
 def word_push(ws: list[Any], idx: np.ndarray, val: np.ndarray, weight: np.ndarray) -> np.ndarray:
@@ -62,8 +65,10 @@ class TfidfLrDetector(Detector):
         ctx = context.features(fields)
         ctx_logit = float(ctx @ a["context_weight"])
         logit = text_logit + ctx_logit + float(a["bias"][0])
+        push = word_push(ws, idx, val, a["text_weight"])
+        common = np.array([a["idf"][hashing.bucket("u:" + w.form)] < COMMON_IDF for w in ws])
         return {"text": text, "words": ws, "fields": fields, "logit": logit, "text_logit": text_logit,
-                "context_logit": ctx_logit, "push": word_push(ws, idx, val, a["text_weight"])}
+                "context_logit": ctx_logit, "push": np.where(common, 0.0, push)}
 
     def to_evidence(self, native: dict[str, Any], media: Any) -> Evidence:
         from .. import wording
