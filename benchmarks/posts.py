@@ -152,10 +152,28 @@ def cross_event(items: list[dict], index: ImageIndex, posts: list[dict]) -> dict
         others = [by_path[m.image.path] for m in hits if by_path[m.image.path]["event"] != it["event"]]
         if others:
             reused[it["id"]] = sorted({o["id"] for o in others})
-    pictures = Counter((it["label"], it["id"] in reused) for it in items if "hashes" in it)
-    flagged = Counter((p["label"], any(i in reused for i in p["images"])) for p in posts)
-    return {"reused_pictures": reused, "pictures": {f"{k[0]}:{k[1]}": v for k, v in pictures.items()},
-            "tweets": {f"{k[0]}:{k[1]}": v for k, v in flagged.items()}}
+    return {"reused_pictures": reused, **_by_label(items, posts, reused)}
+
+
+def versions(items: list[dict], index: ImageIndex, posts: list[dict]) -> dict:
+    """Any event: a picture that matches another picture of the collection (another version of one photo)."""
+    by_path = {str(it["path"].resolve()): it for it in items}
+    found = {}
+    for it in items:
+        if "hashes" not in it:
+            continue
+        hits = index.search(it["hashes"], mirrored=it["mirror"], limit=50)
+        others = sorted({by_path[m.image.path]["id"] for m in hits} - {it["id"]})
+        if others:
+            found[it["id"]] = others
+    return {"pictures_with_versions": found, **_by_label(items, posts, found)}
+
+
+def _by_label(items: list[dict], posts: list[dict], flagged: dict) -> dict:
+    pictures = Counter((it["label"], it["id"] in flagged) for it in items if "hashes" in it)
+    tweets = Counter((p["label"], any(i in flagged for i in p["images"])) for p in posts)
+    return {"pictures": {f"{k[0]}:{k[1]}": v for k, v in sorted(pictures.items())},
+            "tweets": {f"{k[0]}:{k[1]}": v for k, v in sorted(tweets.items())}}
 
 
 def as_post(post: dict, loaded: dict[str, ImageMedia]) -> PostMedia:
@@ -238,6 +256,7 @@ def main() -> None:
         results["pairs"] = pair_stats(items)
         results["robustness"] = robustness(items, index)
         results["cross_event"] = cross_event(items, index, posts)
+        results["versions"] = versions(items, index, posts)
     results["exif_dates"] = sum(1 for it in items if it.get("capture") and it["capture"].when)
     from unmask.detectors.post.post_date_check import PostDateCheck
 
@@ -256,10 +275,12 @@ def main() -> None:
             1 for v in cache.values() if dates.dates_in("\n".join(t for t, _, _ in v)))
     results["when"] = dt.datetime.now().isoformat(timespec="seconds")
     (args.work / "posts.json").write_text(json.dumps(results, indent=1, default=str))
-    json.dump({k: v for k, v in results.items() if k != "cross_event"}, sys.stdout, indent=1, default=str)
+    json.dump({k: v for k, v in results.items() if k not in ("cross_event", "versions")}, sys.stdout, indent=1,
+              default=str)
     print()
     print(json.dumps({k: v for k, v in results["cross_event"].items() if k != "reused_pictures"}, indent=1))
     print(len(results["cross_event"]["reused_pictures"]), "pictures match a picture of another event")
+    print(json.dumps({k: v for k, v in results["versions"].items() if k != "pictures_with_versions"}, indent=1))
 
 
 if __name__ == "__main__":
