@@ -83,11 +83,13 @@ def run_batch(job: BatchJob, on_progress: ProgressHook | None = None) -> BatchSu
     remove_temporaries(job.out)
     blocks = input_blocks(job.sources, done_index(job.out, config.key), job.batch_size)
     summary = BatchSummary(total=len(job.sources))
+    if not blocks:
+        return summary
     writer = PartWriter(job.out, job.part_rows, job.flush_s)
     jsonl = JsonLines(job.json_out, job.out) if job.json_out else None
     try:
         with ray_session(job.workers) as workers:
-            summary.workers = workers
+            summary.workers = workers = max(1, min(workers, len(blocks)))  # an actor with no block is idle
             for table in _results(blocks, job, config, workers):
                 _count(summary, table)
                 _commit(writer.add(_written(table)), jsonl, summary)

@@ -120,7 +120,9 @@ class FileScanner:
             self.pool = None
             err = MediaError("analysis of this file failed: the worker process died (killed, out of memory, "
                              "or a crash in a decoder)", code="worker_failed")
-            return failed_report(str(item.path), err, self.settings.profile, self.settings.limits)
+        except Exception as exc:  # e.g. a report that could not be sent back: this file's error, not the batch's
+            err = MediaError(f"analysis failed: {type(exc).__name__}: {exc}", code="internal_error")
+        return failed_report(str(item.path), err, self.settings.profile, self.settings.limits)
 
 
 def check_config(settings: Settings, config: Config) -> None:
