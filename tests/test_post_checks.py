@@ -372,3 +372,11 @@ def test_an_ambiguous_day_and_month_has_both_readings():
     assert found.readings == (dt.date(2014, 12, 3), dt.date(2014, 3, 12))
     [found] = dates.dates_in("on 25/03/2014")
     assert found.readings == (dt.date(2014, 3, 25),)
+
+
+def test_index_add_follows_a_symlink_loop_once(tmp_path, archive):
+    (archive / "sub").mkdir()
+    (archive / "sub" / "loop").symlink_to(archive, target_is_directory=True)
+    with ImageIndex(tmp_path / "ix.sqlite", create=True) as ix:
+        result = ix.add([archive], recursive=True)
+    assert result.added == 2 and len(result.skipped) == 1  # notes.txt

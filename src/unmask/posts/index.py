@@ -130,10 +130,18 @@ class ImageIndex:
                 raise IndexFileError(f"cannot create the folder of the index {self.path}: "
                                      f"{exc.strerror or exc}") from exc
         try:
-            self._db = sqlite3.connect(self.path)
-            self._check_or_init(create)
+            # a detector may be built in one thread and run in another; each search is one read
+            self._db = sqlite3.connect(self.path, check_same_thread=False)
         except sqlite3.Error as exc:
             raise self._bad(exc) from exc
+        try:
+            self._check_or_init(create)
+        except sqlite3.Error as exc:
+            self._db.close()
+            raise self._bad(exc) from exc
+        except IndexFileError:
+            self._db.close()
+            raise
         self._arrays: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     def _bad(self, exc: Exception) -> IndexFileError:
