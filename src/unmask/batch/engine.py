@@ -114,8 +114,9 @@ def _results(blocks: list[pa.Table], job: BatchJob, config: Config, workers: int
     import ray
     import ray.data
 
-    ray.data.DataContext.get_current().enable_progress_bars = False
+    ray.data.DataContext.get_current().enable_progress_bars = False  # the command shows its own
     logging.getLogger("ray.data").setLevel(logging.WARNING)
+    logging.getLogger("ray.data._internal.progress").setLevel(logging.ERROR)  # not "progress bars disabled"
     dataset = ray.data.from_arrow(blocks).map_batches(
         FileScanner, fn_constructor_args=(job.settings, config, job.artifacts), batch_size=None,
         batch_format="pyarrow", compute=ray.data.ActorPoolStrategy(size=workers), num_cpus=1)

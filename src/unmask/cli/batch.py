@@ -92,12 +92,16 @@ def batch(
         raise typer.Exit(3) from None
     rate = (summary.analysed + summary.failed) / summary.seconds if summary.seconds else 0.0
     err.print(f"{summary.total} files: {summary.analysed} analysed, {summary.failed} failed, {summary.skipped} "
-              f"already done; {summary.parts} new parts in {out}; {summary.workers} workers, "
+              f"already done; {_n(summary.parts, 'new part')} in {out}; {_n(summary.workers, 'worker')}, "
               f"{summary.seconds:.1f} s ({rate:.1f} files/s)", markup=False, highlight=False)
     if summary.failed:
-        err.print(f"{summary.failed} files could not be analysed: their rows give the reason (column 'error')",
+        err.print(f"{_n(summary.failed, 'file')} could not be analysed: the reason is in the row (column 'error')",
                   style="yellow", markup=False)
     raise typer.Exit(1 if summary.failed else 0)
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def _note(summary: BatchSummary) -> str:
