@@ -113,14 +113,13 @@ class Analyzer:
         return report
 
     def _model(self, media: Media, report: Report) -> VerdictModel | None:
-        """The verdict model for this media (a post's images use the image model, unless a post-level
-        detector also scored), noting in the report when a model for it had to be ignored."""
+        """The verdict model for this media (a post's pictures use the image model; its text and post checks,
+        which no model combines, can only lift the verdict: unmask.verdict.fuse), noting in the report when a
+        model for it had to be ignored."""
         modality = "image" if isinstance(media, PostMedia) else media.kind
         if modality in self._verdict_notes:
             report.errors.append(ErrorEntry(code="verdict_model_ignored", message=self._verdict_notes[modality],
                                             fatal=False))
-        if isinstance(media, PostMedia) and any(e.part is None and e.score is not None for e in report.evidence):
-            return None
         return self.verdict_models.get(modality)
 
     def _evidence(self, cls: type[Detector], media: Media) -> Evidence:

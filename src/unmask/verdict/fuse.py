@@ -10,8 +10,9 @@ In this order:
 3. A fitted verdict model for the modality and profile (`unmask.verdict.model`): its probability
    (`calibrated: true` for one part), labelled by its operating point (`verdict.thresholds`); `ai-generated`
    instead of `manipulated` when the finding that raised the log-odds most attributes the media to an AI
-   generator. A post's image parts are each scored and the post takes the highest. A strong finding (score
-   >= 0.7) from a detector the model does not combine never makes the verdict `authentic`: it lifts it to
+   generator. A post's image parts are each scored and the post takes the highest; its text detectors and
+   post checks are in no model. A strong finding (score >= 0.7) from a detector the model does not combine
+   (such as those) never makes the verdict `authentic`: it lifts it to
    `inconclusive` and leads the reasons.
 4. Otherwise the fallback rule, a linear opinion pool (Stone 1961): the probability is the mean of the
    detector scores, so many weak scores stay weak; `manipulated` at a mean >= 0.7, `authentic` at a mean
