@@ -57,8 +57,6 @@ LAYERS: dict[str, tuple[str, float]] = {
     "unmask.scan": ("library", 8),
     # many files on Ray Data -> a resumable Parquet dataset (`unmask batch`); its workers run unmask.scan's items
     "unmask.batch": ("library", 9),
-    # many files on Ray Data -> a resumable Parquet dataset (`unmask batch`); its workers run unmask.scan's items
-    "unmask.batch": ("library", 9),
     # research: metrics < datasets, perturbations < benchmark runner < training
     "unmask.metrics": ("research", 0),
     "unmask.datasets": ("research", 1),
