@@ -21,7 +21,8 @@ ROOT = Path(__file__).resolve().parents[1]
 ASSETS = Path(__file__).with_name("assets")
 GOLDEN = json.loads((ASSETS / "learned_golden.json").read_text())
 CARDS = {card["name"]: card for card in list_models()}
-SHIPPED = ["face_xray", "forensic_unet", "lfcc_gmm", "npr", "spectral", "univfd", "whisper_probe"]
+SHIPPED = ["face_xray", "forensic_unet", "lfcc_gmm", "npr", "spectral", "text_encoder", "tfidf_lr", "univfd",
+           "whisper_probe"]
 
 
 def _golden_module():
