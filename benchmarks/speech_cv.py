@@ -204,15 +204,18 @@ def finished(key: str, paths: list[Path]) -> dict[str, list]:
     return done
 
 
-def run_folds(cfg, every: list, fold: list[str], checkpoint: Path, reverse: bool = False) -> np.ndarray:
+def run_folds(cfg, every: list, fold: list[str], checkpoint: Path, reverse: bool = False,
+              base: Path | None = None) -> np.ndarray:
     """Out-of-fold scores: for each fold the recipe refitted on the other folds' clips scores the fold's
     clips. Each finished fold's scores go to `checkpoint`, so a run that stops resumes at the next fold; folds
-    that another run of the same benchmark has finished in a checkpoint beside it (`checkpoint`'s name plus a
-    suffix) are taken from there, so a second run with `reverse` and its own checkpoint shares the work."""
+    that another run of the same benchmark has finished in a checkpoint beside it (`base`'s name, by default
+    `checkpoint`'s, plus any suffix) are taken from there, so a second run with `reverse` and its own checkpoint
+    shares the work."""
     from unmask.train.audio import clip_scores, fitter
 
     key = json.dumps({"config": cfg.digest(), "clips": [[c.group, c.name, c.chain] for c in every], "fold": fold})
-    siblings = sorted(checkpoint.parent.glob(f"{checkpoint.stem}*.json"))
+    base = base or checkpoint
+    siblings = sorted(base.parent.glob(f"{base.stem}*.json"))
     mine = finished(key, [checkpoint])
     scores = np.full(len(every), np.nan)
     t0 = time.time()
@@ -424,7 +427,7 @@ def main() -> None:
         args.checkpoint = args.checkpoint.resolve()
         if not args.checkpoint.stem.startswith(checkpoint.stem) or args.checkpoint.parent != checkpoint.parent:
             raise SystemExit(f"--checkpoint must be {checkpoint.parent}/{checkpoint.stem}*.json")
-    scores = run_folds(cfg, every, fold, args.checkpoint or checkpoint, args.reverse)
+    scores = run_folds(cfg, every, fold, args.checkpoint or checkpoint, args.reverse, base=checkpoint)
     y = np.array([c.label for c in every])
     chain = np.array([c.chain for c in every])
     group = np.array([c.group for c in every])
