@@ -132,7 +132,8 @@ def test_api_refuses_private_urls_even_when_fetching_is_on(tmp_path: Path, serve
             assert r.status_code == 400, (url, r.text)
             r = c.post("/v1/analyses", json={"text": "a post", "image_url": url})
             assert r.status_code == 400
-        assert not list((tmp_path / "media").rglob("*/*")) and not list((tmp_path / "tmp").iterdir())
+        own = c.app.state.service.data.own_tmp  # this server's uploads in progress (tmp/<server id>/)
+        assert not list((tmp_path / "media").rglob("*/*")) and not list(own.iterdir())
     assert all(not h.startswith(("127.0.0.1", "localhost")) for h in server.hosts)
 
 
