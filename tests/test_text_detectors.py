@@ -10,11 +10,10 @@ import pytest
 from typer.testing import CliRunner
 
 import unmask
+from helpers import ASSETS, asset_module, png
 from unmask.cli import app
 from unmask.detectors.registry import Registry
 from unmask.errors import MediaError
-
-from helpers import ASSETS, asset_module, png
 
 GOLDEN = json.loads((ASSETS / "text_golden.json").read_text())
 TEXT_DETECTORS = ("tfidf_lr", "text_encoder")
