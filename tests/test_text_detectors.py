@@ -86,10 +86,9 @@ def test_empty_and_binary_junk_get_clear_errors(tmp_path: Path) -> None:
     junk.write_bytes(bytes(range(256)) * 40)
     empty = tmp_path / "empty.txt"
     empty.write_bytes(b"")
-    for path in (junk, empty):
+    for path, code in ((junk, "unsupported_media"), (empty, "empty")):
         report = unmask.analyze(path, detectors=["tfidf_lr"])
-        assert report.verdict.label == "no-opinion" if report.errors == [] else report.errors[0].fatal
-        assert report.errors and report.errors[0].message
+        assert report.verdict is None and [(e.code, e.fatal) for e in report.errors] == [(code, True)]
     with pytest.raises(MediaError):
         unmask.load(bytes(range(256)) * 40)
 
