@@ -223,10 +223,6 @@ def speed() -> dict:
     return out
 
 
-def _pct(x: float) -> str:
-    return f"{x:.3f}"
-
-
 def _ci(row: dict, key: str) -> str:
     lo, hi = row.get(f"{key}_ci") or (float("nan"), float("nan"))
     return f"{row[key]:.3f} [{lo:.3f}, {hi:.3f}]"

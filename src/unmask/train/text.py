@@ -140,8 +140,8 @@ def tfidf_inputs(docs: Sequence[Doc], idf: np.ndarray, use_context: bool = True)
     from scipy import sparse
 
     x = hashing.matrix([words(d.text) for d in docs], idf)
-    ctx = np.stack([context.features(d.fields) if use_context else np.zeros(context.DIM, np.float32)
-                    for d in docs]) if docs else np.zeros((0, context.DIM), np.float32)
+    ctx = (np.stack([context.features(d.fields) for d in docs]) if use_context and docs
+           else np.zeros((len(docs), context.DIM), np.float32))
     return sparse.hstack([x, sparse.csr_matrix(ctx)], format="csr")
 
 

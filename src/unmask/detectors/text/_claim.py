@@ -18,6 +18,13 @@ from ..evidence import TokenModel
 TOP_WORDS = 8
 
 
+def float_arrays(name: str) -> dict[str, np.ndarray]:
+    """A shipped text model's arrays as float32 (some are stored as float16 to keep the package small)."""
+    from ...learned.store import load_arrays
+
+    return {k: v.astype(np.float32) for k, v in load_arrays(name).items()}
+
+
 def claim_of(media: Any) -> tuple[str, list[Word], dict[str, Any]]:
     """The text, its words and its context fields (a post's JSON fields; none for a plain text);
     NotApplicable when there is no word to judge (empty, symbols or emoji only)."""

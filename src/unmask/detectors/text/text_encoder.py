@@ -16,7 +16,7 @@ from ...text.encoder import encoder_for
 from ...text.spans import Word
 from ..base import Detector
 from ..evidence import Evidence
-from ._claim import claim_of, highlights, read_note, sentence
+from ._claim import claim_of, float_arrays, highlights, read_note, sentence
 
 MAX_UNITS = 48  # occlusion re-embeds the text once per unit: words up to this many, else sentences
 _SENTENCE_END = re.compile(r"[.!?。！？]+\s*")
@@ -64,9 +64,7 @@ class TextEncoderDetector(Detector):
 
     def head(self, encoder: str) -> dict[str, np.ndarray]:
         if self._arrays is None:
-            from ...learned.store import load_arrays
-
-            self._arrays = {k: v.astype(np.float32) for k, v in load_arrays(self.name).items()}
+            self._arrays = float_arrays(self.name)
         prefix = f"{encoder}."
         return {k[len(prefix):]: v for k, v in self._arrays.items() if k.startswith(prefix)}
 

@@ -15,7 +15,7 @@ import numpy as np
 from ...text import context, hashing
 from ..base import Detector
 from ..evidence import Evidence
-from ._claim import claim_of, highlights, read_note, sentence
+from ._claim import claim_of, float_arrays, highlights, read_note, sentence
 
 COMMON_IDF = 1.0 + float(np.log(20.0))  # a word in more than 1 in 20 training texts: weighed, never highlighted
 
@@ -51,10 +51,7 @@ class TfidfLrDetector(Detector):
 
     def arrays(self) -> dict[str, np.ndarray]:
         if self._arrays is None:
-            from ...learned.store import load_arrays
-
-            loaded = load_arrays(self.name)
-            self._arrays = {k: v.astype(np.float32) for k, v in loaded.items()}
+            self._arrays = float_arrays(self.name)
         return self._arrays
 
     def predict(self, media: Any) -> dict[str, Any]:
