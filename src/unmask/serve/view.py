@@ -29,7 +29,7 @@ def summary(job: dict[str, Any]) -> dict[str, Any]:
     verdict = None
     if job["status"] == "done" and job["verdict_label"]:
         verdict = {"label": job["verdict_label"], "probability": job["verdict_probability"],
-                   "headline": describe(job["verdict_label"])[0]}
+                   "headline": describe(job["verdict_label"], job["media_type"])[0]}
     return {"id": job["id"], "status": job["status"], "created_at": iso(job["created_at"]),
             "updated_at": iso(job["updated_at"]), "filename": job["filename"], "sha256": job["sha256"],
             "size": job["size"], "profile": job["profile"], "media_type": job["media_type"], "verdict": verdict,
