@@ -1,4 +1,4 @@
-"""Small videos for the face tests, encoded here with PyAV from scikit-image's astronaut (imported by tests)."""
+"""Small videos and face images for the face tests, made here from scikit-image's astronaut and LFW subset (imported by tests)."""
 
 from __future__ import annotations
 
@@ -57,3 +57,13 @@ def swap_clip(head: np.ndarray, landmarks: np.ndarray, n: int = 40, swapped: ran
     face (`swapped_head`), so with the defaults 1.5-2.5 s is forged."""
     frames = [face_frame(swapped_head(head, landmarks, i) if i in swapped else head, 20 + i) for i in range(n)]
     return mp4(frames)
+
+
+def lfw_face(index: int) -> np.ndarray:
+    """A real face from skimage's LFW subset (25x25 grey), enlarged to 200 px and padded to 300 px in RGB, big
+    enough for dlib to find."""
+    from PIL import Image
+    from skimage import data
+
+    grey = Image.fromarray((data.lfw_subset()[index] * 255).astype(np.uint8)).resize((200, 200), Image.BICUBIC)
+    return np.repeat(np.pad(np.asarray(grey), 50, mode="edge")[..., None], 3, axis=2)

@@ -219,7 +219,9 @@ def test_detectors_table_never_breaks_a_name_or_a_word(columns):
     cells = _table_cells(result.output)
     names = [row[0] for row in cells if row[0]]
     assert names == [r["name"] for r in rows]  # each name whole, on one line, in order
-    words = {w for r in rows for v in r.values() if isinstance(v, str | list)
+    from unmask.cli.catalog import _profiles
+
+    words = {w for r in rows for v in [*r.values(), _profiles(r)] if isinstance(v, str | list)
              for w in (", ".join(v) if isinstance(v, list) else v).split()} | {"yes", "no", "all", "default,"}
     broken = {w for row in cells for cell in row for w in cell.split() if w not in words}
     assert not broken, f"words broken at {columns} columns: {sorted(broken)}"

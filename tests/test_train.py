@@ -299,3 +299,19 @@ def test_float16_export_halves_the_file_and_loads_as_float32(photo_manifest: Pat
 
     net = network(json.loads((tmp_path / "half" / "card.json").read_text()), tmp_path / "half" / "model.safetensors")
     assert all(p.dtype == torch.float32 for p in net.parameters())
+
+
+def test_colour_augmentation_changes_the_look_alike_for_every_class() -> None:
+    """color_p: the same draws give the same image whatever the label; grey_p 1 gives grey; off leaves it."""
+    from unmask.train.data import augment
+    from unmask.train.sources import Sample
+
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 256, (48, 48, 3), dtype=np.uint8)
+    spec = {"color_p": 1.0}
+    real, fake = (augment(Sample(image, label, None), spec, np.random.default_rng(7)) for label in (0, 1))
+    assert real.image.shape == image.shape and real.image.dtype == np.uint8
+    assert np.array_equal(real.image, fake.image) and not np.array_equal(real.image, image)
+    grey = augment(Sample(image, 0, None), {**spec, "grey_p": 1.0}, np.random.default_rng(7)).image
+    assert np.array_equal(grey[..., 0], grey[..., 1]) and np.array_equal(grey[..., 1], grey[..., 2])
+    assert np.array_equal(augment(Sample(image, 0, None), {}, np.random.default_rng(7)).image, image)

@@ -153,13 +153,14 @@ def findings(said, head) -> list[Finding]:
     quick = {n: d for n, d in detectors.items() if n not in SLOW}
     for name, data in made_images().items():
         out += run(quick, name, data, said)
-    if "face_xray" in detectors:  # a real face (unclear) and a blended one (clear)
-        from clips import face_frame, swapped_head
+    if "face_xray" in detectors:  # real faces (the astronaut: clear; an LFW face: none) and a blended one (clear)
+        from clips import face_frame, lfw_face, swapped_head
         from unmask.faces import default_finder
 
         face = {"face_xray": detectors["face_xray"]}
         landmarks = max(default_finder().find(head), key=lambda f: f.area).landmarks
         out += run(face, "head", encode(head), said)
+        out += run(face, "lfw_face", encode(lfw_face(3)), said)
         out += run(face, "blended_head", encode(face_frame(swapped_head(head, landmarks, 3), 40)), said)
     return out
 

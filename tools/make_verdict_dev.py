@@ -15,9 +15,9 @@ Writes three manifests under OUT_DIR, each for one protocol (protocols/verdict_*
   70-95, sometimes downscaled, drawn alike for both classes). As distributed, CASIA v1's tampered files are
   saved at lower JPEG qualities than its authentic ones (a shortcut any JPEG detector can read), so the
   verdict models are fitted on these copies and the original files are only reported on;
-- `faces.csv`: 600 real and 600 fake dfdc_faces crops from the rows added after the 1,196 that `face_xray`
-  was trained and cross-validated on (their source videos share nothing with those), for the video verdict
-  model, which has one detector (`face_xray`; a video's score is its most suspicious track's mean).
+- `faces.csv`: every dfdc_faces crop of the test fold `face_xray` was trained without (fold 0 of 5 by source
+  video, seed 0, as configs/train/face_xray.yaml splits them: 1,408 crops), for the video verdict model,
+  which has one detector (`face_xray`; a video's score is its most suspicious track's mean).
 Every item carries `source` (casia1, mediaeval, synth, aigi512, aigi) and `clean` (1 for an untouched camera
 file) attributes; groups are the source photo, so no photo's edits and original sit in two folds.
 Caveat: `npr` and `spectral_residual` saw the MediaEval photos as reals in training (their false-alarm rate
@@ -112,23 +112,15 @@ def reencoded(items: list[Item], out: Path, seed: int) -> list[Item]:
     return copies
 
 
-FACE_ROWS_SEEN = 1196  # dfdc_faces rows face_xray was trained and cross-validated on
+def face_items(data: Path) -> list[Item]:
+    """The dfdc_faces crops of the fold face_xray was not trained on, grouped by source video (its config's
+    split: 5 folds, fold 0, seed 0)."""
+    from unmask.datasets.split import group_split
 
-
-def face_items(data: Path, seed: int, per_class: int = 600) -> list[Item]:
-    """A seeded sample of the dfdc_faces crops face_xray never saw, grouped by source video."""
-    manifest = Manifest.read(data / "dfdc_faces" / "manifest.csv")
-    unseen = manifest.items[FACE_ROWS_SEEN:]
-    rng = np.random.default_rng([seed, 0xFA])
-    out = []
-    for label in ("real", "fake"):
-        pool = [it for it in unseen if it.label == label]
-        for i in sorted(rng.choice(len(pool), size=min(per_class, len(pool)), replace=False)):
-            it = pool[int(i)]
-            out.append(Item(path=str(manifest.resolve(it.path)), label=label,
-                            group=f"dfdc:{it.attrs.get('source_video') or Path(it.path).stem}",
-                            attrs={"source": "dfdc_faces", "clean": 0}))
-    return out
+    manifest = convert("dfdc_faces", data / "dfdc_faces")
+    return [Item(path=str(manifest.resolve(it.path)), label=it.label, group=f"dfdc:{it.group}",
+                 attrs={"source": "dfdc_faces", "clean": 0})
+            for it in group_split(manifest.items, folds=5, fold=0, seed=0) if it.split == "test"]
 
 
 def mediaeval_items(photos: list[Path]) -> list[Item]:
@@ -162,7 +154,7 @@ def main() -> None:
     for name, items in (("pool", pool), ("native", aigi_native(args.data)),
                         ("clean", [it for it in casia + mediaeval if it.attrs["clean"]]),
                         ("casia_q", reencoded(casia, args.out, args.seed)),
-                        ("faces", face_items(args.data, args.seed))):
+                        ("faces", face_items(args.data))):
         Manifest(items, args.out).write(args.out / f"{name}.csv")
         print(f"{name}.csv: {len(items)} items ({sum(it.y for it in items)} fake)")
 

@@ -64,6 +64,18 @@ def time_image(rgb: np.ndarray, repeat: int) -> None:
     print(f"alignment 256 px (per face): {median_s(lambda: align(rgb, face.keypoints()), repeat):.4f} s")
     print(f"quality (per face): {median_s(lambda: assess(face, aligned, DEFAULT_ALIGNMENT, rgb.shape), repeat):.4f} s")
     print(f"analyze_faces total: {median_s(lambda: analyze_faces(rgb, finder), repeat):.3f} s")
+    time_classifier(analyze_faces(rgb, finder), repeat)
+
+
+def time_classifier(faces: list, repeat: int) -> None:
+    """The shipped face_xray on one found face: cutting its square and the network's forward pass."""
+    try:
+        from unmask.detectors.face.face_xray import FaceXRayDetector
+    except ImportError:
+        return
+    detector = FaceXRayDetector()
+    detector.score_faces(faces[:1])  # loads the model
+    print(f"face_xray, one face (square + network): {median_s(lambda: detector.score_faces(faces[:1]), repeat):.4f} s")
 
 
 def write_clip(path: Path, seconds: int = 10, fps: int = 30) -> None:

@@ -61,7 +61,7 @@ class Analyzer:
         if detectors is not None:
             classes = [self.registry.get(n) for n in detectors]
         else:
-            classes = [c for c in self.registry if profile in c.profiles]
+            classes = [c for c in self.registry if c.runs_in(profile)]
         self.skipped = [c.name for c in classes if skip_uninstalled and not self.explicit and not c.installed()]
         self._classes = [c for c in dict.fromkeys(classes) if c.name not in self.skipped]
         self._instances: dict[str, Detector] = {}
@@ -132,6 +132,8 @@ class Analyzer:
 
     def _run_all(self, media: Media, part: str | None, report: Report) -> None:
         for cls in self._classes:
+            if not self.explicit and not cls.runs_in(self.profile, media.kind):
+                continue
             if media.kind not in cls.modalities:
                 if self.explicit and part is None:
                     report.errors.append(ErrorEntry(code="not_applicable", fatal=False, detector=cls.name,

@@ -41,7 +41,9 @@ def list_detectors(
 
 
 def _profiles(row: dict) -> str:
-    return "all" if set(row["profiles"]) == set(PROFILES) else ", ".join(row["profiles"])
+    text = "all" if set(row["profiles"]) == set(PROFILES) else ", ".join(row["profiles"])
+    narrower = "; ".join(f"{kind}: {', '.join(p)}" for kind, p in row.get("profiles_by_kind", {}).items())
+    return f"{text} ({narrower})" if narrower else text
 
 
 def _detector_table(rows: list[dict], detailed: bool, width: int = WIDE_TABLE) -> Table:
@@ -55,8 +57,8 @@ def _detector_table(rows: list[dict], detailed: bool, width: int = WIDE_TABLE) -
             for key in ("name", "version", "modalities", "outputs", "extra", "installed", "profiles",
                         "description", "paper"):
                 value = row[key]
-                text = ", ".join(value) if isinstance(value, list) else ("yes" if value is True else
-                                                                         "no" if value is False else str(value))
+                text = _profiles(row) if key == "profiles" else ", ".join(value) if isinstance(value, list) else (
+                    "yes" if value is True else "no" if value is False else str(value))
                 table.add_row(key, Text(text))
         return table
     cells = {"name": [str(r["name"]) for r in rows], "modalities": [", ".join(r["modalities"]) for r in rows],

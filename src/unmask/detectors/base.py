@@ -30,8 +30,16 @@ class Detector(ABC):
     extra: ClassVar[str | None] = None
     requires: ClassVar[tuple[str, ...]] = ()
     profiles: ClassVar[tuple[str, ...]] = PROFILES
+    # narrower profiles for one kind of media, e.g. {"image": ("thorough",)}: a video detector whose photo
+    # scores are less trustworthy runs on photos only when asked for thoroughness
+    profiles_by_kind: ClassVar[dict[str, tuple[str, ...]]] = {}
     paper: ClassVar[str] = ""
     description: ClassVar[str] = ""
+
+    @classmethod
+    def runs_in(cls, profile: str, kind: str | None = None) -> bool:
+        """Whether the profile includes this detector (for media of `kind`, when given)."""
+        return profile in cls.profiles_by_kind.get(kind, cls.profiles) if kind else profile in cls.profiles
 
     @classmethod
     def missing(cls) -> list[str]:

@@ -92,7 +92,7 @@ class Registry:
 
     def for_media(self, kind: str, profile: str) -> list[type[Detector]]:
         """Detectors that accept this kind of media and belong to the profile, installed or not."""
-        return [c for c in self if kind in c.modalities and profile in c.profiles]
+        return [c for c in self if kind in c.modalities and c.runs_in(profile, kind)]
 
     def describe(self) -> list[dict[str, object]]:
         """One row per detector, as `unmask detectors` shows it."""
@@ -105,6 +105,8 @@ class Registry:
                 "extra": c.extra or "core",
                 "installed": c.installed(),
                 "profiles": list(c.profiles),
+                **({"profiles_by_kind": {k: list(v) for k, v in c.profiles_by_kind.items()}}
+                   if c.profiles_by_kind else {}),
                 "description": c.description,
                 "paper": c.paper,
             }

@@ -10,7 +10,7 @@ import io
 from typing import Any
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageEnhance, ImageFilter
 
 from .sources import Sample, Source
 
@@ -24,7 +24,8 @@ def jpeg(image: np.ndarray, quality: int) -> np.ndarray:
 def augment(sample: Sample, spec: dict[str, Any], rng: np.random.Generator) -> Sample:
     """Label-blind augmentations: optional downscale (`resize_p`, `resize: [lo, hi]`; with `resize_back:
     true` scaled back up to the original size, a loss of detail without a change of size), JPEG re-save
-    (`jpeg_p`, `jpeg_quality: [lo, hi]`) and horizontal flip (`flip: true`)."""
+    (`jpeg_p`, `jpeg_quality: [lo, hi]`), horizontal flip (`flip: true`) and, with chance `color_p`, a change
+    of lighting and camera look (`photometric`)."""
     image, mask = sample.image, sample.mask
     if rng.random() < spec.get("resize_p", 0.0):
         f = rng.uniform(*spec.get("resize", (0.5, 0.9)))
@@ -41,7 +42,30 @@ def augment(sample: Sample, spec: dict[str, Any], rng: np.random.Generator) -> S
     if spec.get("flip", False) and rng.random() < 0.5:
         image = image[:, ::-1]
         mask = mask[:, ::-1] if mask is not None else None
+    if rng.random() < spec.get("color_p", 0.0):
+        image = photometric(image, spec, rng)
     return Sample(image, sample.label, mask)
+
+
+def photometric(image: np.ndarray, spec: dict[str, Any], rng: np.random.Generator) -> np.ndarray:
+    """Brightness, contrast and saturation factors (`brightness`, `contrast`, `saturation`: [lo, hi]), a blur
+    or a sharpen (a quarter of the time each), grey with chance `grey_p`, then a gamma (`gamma`: [lo, hi]).
+    Given to every class alike, so that one source's look (DFDC's dim, flat indoor video) cannot stand in for
+    its label: a face lit or photographed differently is not thereby forged."""
+    im = Image.fromarray(image)
+    for enhance, key, default in ((ImageEnhance.Brightness, "brightness", (0.6, 1.5)),
+                                  (ImageEnhance.Contrast, "contrast", (0.6, 1.5)),
+                                  (ImageEnhance.Color, "saturation", (0.5, 1.6))):
+        im = enhance(im).enhance(rng.uniform(*spec.get(key, default)))
+    r = rng.random()
+    if r < 0.25:
+        im = im.filter(ImageFilter.GaussianBlur(rng.uniform(0.3, 1.2)))
+    elif r < 0.5:
+        im = im.filter(ImageFilter.UnsharpMask(radius=2, percent=int(rng.integers(40, 160))))
+    if rng.random() < spec.get("grey_p", 0.0):
+        im = im.convert("L").convert("RGB")
+    x = (np.asarray(im, np.float32) / 255.0) ** rng.uniform(*spec.get("gamma", (0.7, 1.4)))
+    return np.clip(x * 255.0 + 0.5, 0, 255).astype(np.uint8)
 
 
 def crop(sample: Sample, size: int, rng: np.random.Generator) -> Sample:

@@ -2,8 +2,8 @@
 
 Every face unmask.faces finds (in a photo, or in the frames sampled from a video and linked into tracks) is
 aligned, scored by a classifier head and mapped by a blending-boundary head (Face X-ray, Li et al. CVPR
-2020), both trained on DFDC face crops plus self-blended fakes (Shiohara & Yamasaki, CVPR 2022) by
-`unmask train configs/train/face_xray.yaml`. A photo's score is its most suspicious face; a video's is its
+2020), both on an ImageNet MobileNetV2 fine-tuned on DFDC face crops plus self-blended fakes (Shiohara &
+Yamasaki, CVPR 2022) by `unmask train configs/train/face_xray.yaml`. A photo's score is its most suspicious face; a video's is its
 most suspicious track, whose score is the mean of its frame probabilities (DeepfakeBench's convention).
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -49,17 +49,22 @@ class VideoOutput:
 
 class FaceXRayDetector(FaceSampling, LearnedDetector):
     name = "face_xray"
-    version = "1"
+    version = "2"
     model_name = "face_xray"
     modalities = ("image", "video")
     outputs = ("score", "heatmap", "boxes", "segments", "tracks")
     extra = "faces"
     requires = ("torch", "safetensors", "dlib", "cv2")
     profiles = ("default", "thorough")
-    paper = "Li et al. CVPR 2020 (Face X-ray); Shiohara & Yamasaki CVPR 2022 (Self-Blended Images)"
+    # trained on DFDC video faces, it calls many real photo faces from elsewhere forged (docs/models/face_xray.md):
+    # on photos it runs in the thorough profile only
+    profiles_by_kind: ClassVar[dict[str, tuple[str, ...]]] = {"image": ("thorough",)}
+    paper = ("Li et al. CVPR 2020 (Face X-ray); Shiohara & Yamasaki CVPR 2022 (Self-Blended Images); "
+             "Sandler et al. CVPR 2018 (MobileNetV2)")
     description = ("Learned face-forgery classifier with a blending-boundary map, per face and per video face "
-                   "track; trained on DFDC crops and self-blended faces; weak: grouped 5-fold AUC 0.63 on "
-                   "dfdc_faces (docs/benchmarks/faces.md), below the 0.85 target.")
+                   "track, on an ImageNet MobileNetV2 fine-tuned on DFDC crops and self-blended faces; grouped "
+                   "5-fold AUC about 0.84 on DFDC faces, but it calls many real faces from elsewhere forged "
+                   "(docs/benchmarks/faces.md).")
 
     def __init__(self, frames: int = 32, every: int | None = None) -> None:
         LearnedDetector.__init__(self)
