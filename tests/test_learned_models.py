@@ -106,3 +106,20 @@ def test_large_images_run_in_tiles_and_stitch_exactly(monkeypatch: pytest.Monkey
     assert all(h <= 128 and w <= 128 for h, w, _ in calls)
     assert tiled_map.shape == (300, 410) and np.allclose(tiled_map, whole_map, atol=1e-6)
     assert tiled_p == pytest.approx(whole_p, abs=1e-6)
+
+
+@pytest.mark.parametrize("name", ["forensic_unet", "face_xray"])
+def test_inference_form_folds_batch_norm_and_keeps_the_output(name: str) -> None:
+    """What detectors run (learned.infer.for_inference: batch norm folded, channels-last) is the shipped
+    network to float rounding, with no batch norm left."""
+    import torch
+
+    from unmask.learned.infer import for_inference, predict_image
+
+    golden = _golden_module()
+    plain, folded = load_model(name)[0], for_inference(load_model(name)[0])
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in folded.modules())
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in plain.modules())
+    image = golden.model_input(plain, golden.golden_input())
+    (p0, m0), (p1, m1) = predict_image(plain, image), predict_image(folded, image)
+    assert p1 == pytest.approx(p0, abs=1e-5) and np.abs(m1 - m0).max() < 1e-4

@@ -52,9 +52,11 @@ class LearnedDetector(Detector):
 
     def net(self) -> Any:
         if self._net is None:
+            from ..learned.infer import for_inference
             from ..learned.store import load_model
 
-            self._net, self.card = load_model(self.model_name)
+            net, self.card = load_model(self.model_name)
+            self._net = for_inference(net)
         return self._net
 
     def inputs(self, media: Any) -> np.ndarray:

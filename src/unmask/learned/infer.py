@@ -17,6 +17,27 @@ OVERLAP = 64
 TILE_PIXELS = 2_500_000
 
 
+def for_inference(net):  # -> the same network, evaluation only
+    """Fold every batch norm into the convolution before it and store the weights channels-last: the same
+    function of the input (to float rounding), about a quarter faster on a CPU for a whole image. The network
+    can no longer be trained afterwards; detectors call this once, after loading."""
+    import torch
+    from torch import nn
+    from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+    net.eval()
+    for module in net.modules():
+        conv, bn = getattr(module, "conv", None), getattr(module, "bn", None)
+        if isinstance(conv, nn.Conv2d) and isinstance(bn, nn.BatchNorm2d):  # backbones.ConvBN
+            module.conv, module.bn = fuse_conv_bn_eval(conv, bn), nn.Identity()
+        if isinstance(module, nn.Sequential):  # layers.conv_block and the like
+            kids = list(module)
+            for i in range(len(kids) - 1):
+                if isinstance(kids[i], nn.Conv2d) and isinstance(kids[i + 1], nn.BatchNorm2d):
+                    module[i], module[i + 1] = fuse_conv_bn_eval(kids[i], kids[i + 1]), nn.Identity()
+    return net.to(memory_format=torch.channels_last)
+
+
 def to_tensor(image: np.ndarray):  # -> torch.Tensor (1, C, H, W) in [0, 1]
     """uint8 (H, W, C) -> float (1, C, H, W) in [0, 1]: RGB, plus any map channels after it."""
     import torch
@@ -36,6 +57,7 @@ def _predict_whole(net: ForensicNet, image: np.ndarray) -> tuple[float, np.ndarr
     if ph or pw:
         mode = "reflect" if ph < h and pw < w else "replicate"
         x = F.pad(x, (0, pw, 0, ph), mode=mode)
+    x = x.contiguous(memory_format=torch.channels_last)
     with torch.inference_mode():
         out = net(x)
     logit = float(out["logit"][0])
