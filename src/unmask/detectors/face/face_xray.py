@@ -3,8 +3,9 @@
 Every face unmask.faces finds (in a photo, or in the frames sampled from a video and linked into tracks) is
 aligned, scored by a classifier head and mapped by a blending-boundary head (Face X-ray, Li et al. CVPR
 2020), both on an ImageNet MobileNetV2 fine-tuned on DFDC face crops plus self-blended fakes (Shiohara &
-Yamasaki, CVPR 2022) by `unmask train configs/train/face_xray.yaml`. A photo's score is its most suspicious face; a video's is its
-most suspicious track, whose score is the mean of its frame probabilities (DeepfakeBench's convention).
+Yamasaki, CVPR 2022) by `unmask train configs/train/face_xray.yaml`. A photo's score is its most suspicious
+face; a video's is its most suspicious track, whose score is the mean of its frame probabilities
+(DeepfakeBench's convention). On photos it runs in the thorough profile only (profiles_by_kind).
 """
 
 from __future__ import annotations

@@ -1,4 +1,7 @@
-"""A face-forgery classifier with a blending-boundary head, for aligned face crops.
+"""A face-forgery classifier with a blending-boundary head, for aligned face crops, trained from random weights.
+
+The network `face_xray` shipped until 2026-12-07 (configs/train/face_xray_scratch.yaml); its ImageNet
+successor is arch `face_xray_mbv2`. Kept so that model stays loadable for side-by-side benchmarks.
 
 One small encoder feeds two heads: a global-pooled logit (is this face forged?) and a map of where the face
 was blended into its surroundings, the "face X-ray" of Li et al. (CVPR 2020). The map is learned from
@@ -21,7 +24,7 @@ from ..net import ForensicNet
 class FaceXRay(ForensicNet):
     task = "localize"
     multiple = 16
-    # the input it was trained on (configs/train/face_xray.yaml, faces source): the square of box_scale times
+    # the input it was trained on (configs/train/face_xray_scratch.yaml, faces source): the square of box_scale times
     # the face box, cut from the upright aligned crop, at input_size px (unmask.faces.align.cut_square)
     input_size = 128
     box_scale = 1.1

@@ -1,8 +1,8 @@
 """A face-forgery classifier with a blending-boundary head, on an ImageNet encoder, for aligned face crops.
 
-A candidate successor of `face_xray` (same input framing, same heads, same training data), not shipped: it
-scores much better on DFDC faces it never saw but calls most real faces from other sources forged
-(docs/benchmarks/faces.md, "ImageNet candidate").
+The network of the shipped `face_xray` since 2026-12-07 (configs/train/face_xray.yaml): much better than its
+scratch predecessor (arch `face_xray`) on DFDC faces it never saw, but it still calls many real faces from
+other sources forged (docs/models/face_xray.md).
 
 The encoder is a pretrained MobileNetV2 (unmask.learned.backbones) whose stem and first `frozen_blocks`
 blocks stay as ImageNet made them (unmask.learned.pretrained); the later blocks are fine-tuned. Two heads:
