@@ -70,6 +70,17 @@ def test_faces_source_aligns_blends_and_caches_landmarks(face_manifest: Path, tm
         build({"source": "faces"}, Context(face_manifest.parent, 0))
 
 
+def test_box_jitter_varies_the_framing_per_sample(face_manifest: Path) -> None:
+    spec = {"source": "faces", "faces": {"manifest": str(face_manifest)}, "size": 96}
+    fixed = build(spec, Context(face_manifest.parent, 0))
+    jittered = build({**spec, "box_jitter": [0.8, 1.25]}, Context(face_manifest.parent, 0))
+    views = [jittered.get(0, np.random.default_rng(k)).image for k in range(4)]
+    assert all(v.shape == (96, 96, 3) for v in views)
+    assert len({v.tobytes() for v in views}) == 4  # each draw frames the face differently
+    assert all(np.array_equal(fixed.get(0, np.random.default_rng(k)).image, fixed.get(0, np.random.default_rng(9)).image)
+               for k in range(2))  # without it the framing is fixed
+
+
 def test_folds_partition_groups() -> None:
     items = [Item(path=f"{g}-{i}.jpg", label="real", group=f"g{g}") for g in range(40) for i in range(2)]
     tests = [{it.path for it in group_split(items, folds=5, fold=k) if it.split == "test"} for k in range(5)]

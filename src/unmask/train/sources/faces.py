@@ -10,9 +10,11 @@ et al. CVPR 2020: 4·M·(1 - M) > `boundary_min`); other reals get an empty mask
 mask at all (unknown), so they train only the image label.
 
 Config keys: `faces:` a manifest spec (as the manifest source takes: adapter/root, group_split, split,
-labels, limit ...), `size` (128), `box_scale` (1.1), `self_blend` (0.0), `boundary_min` (0.25), `jpeg_p` and
-`jpeg_quality` for a JPEG re-save of self-blended and real faces alike, `cache:` a JSON file that keeps the
-face found per file (by SHA-256) between runs. Faces are found once, when the source is built.
+labels, limit ...), `size` (128), `box_scale` (1.1), `box_jitter` ([lo, hi]: each sample's box_scale times
+a factor drawn from it, so the network does not learn one framing; off by default), `self_blend` (0.0),
+`boundary_min` (0.25), `jpeg_p` and `jpeg_quality` for a JPEG re-save of self-blended and real faces alike,
+`cache:` a JSON file that keeps the face found per file (by SHA-256) between runs. Faces are found once, when
+the source is built.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ class FaceCrops:
     def __init__(self, items: list[tuple[Path, int]], faces: list[Face | None], spec: dict[str, Any]) -> None:
         self.items, self.faces = items, faces
         self.size, self.box_scale = int(spec.get("size", 128)), float(spec.get("box_scale", 1.1))
+        self.box_jitter = tuple(spec["box_jitter"]) if spec.get("box_jitter") else None
         self.self_blend = float(spec.get("self_blend", 0.0))
         self.boundary_min = float(spec.get("boundary_min", 0.25))
         self.jpeg_p, self.quality = float(spec.get("jpeg_p", 0.0)), tuple(spec.get("jpeg_quality", (60, 95)))
@@ -50,7 +53,8 @@ class FaceCrops:
             image = np.asarray(Image.fromarray(rgb).resize((self.size, self.size), Image.BILINEAR))
             return self._finish(image, label, None if label else np.zeros(image.shape[:2], bool), rng)
         aligned = align(rgb, face.keypoints())
-        square = box_square(aligned, face.box, self.box_scale)
+        scale = self.box_scale * (rng.uniform(*self.box_jitter) if self.box_jitter else 1.0)
+        square = box_square(aligned, face.box, scale)
         crop, mask = aligned.crop, None if label else np.zeros((self.size, self.size), bool)
         if not label and rng.random() < self.self_blend:
             crop, soft = self_blend(crop, apply(aligned.transform, face.landmarks), rng)
