@@ -15,9 +15,8 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from ..detectors import PROFILES, Registry
 from .common import output_dir, output_file
-from .scan import _calibration_files, _check_verdict_model, _parse_detectors, _trust_options
+from .scan import _calibration_files, _check_verdict_model, _selection, _trust_options
 
 if TYPE_CHECKING:
     from ..batch import BatchSummary
@@ -53,11 +52,7 @@ def batch(
     from ..batch.inputs import InputError, collect, without
     from ..scan import Settings
 
-    if profile not in PROFILES:
-        raise typer.BadParameter(f"{profile!r} is not a profile; choose one of {', '.join(PROFILES)}",
-                                 param_hint="--profile")
-    registry = Registry.default()
-    chosen = _parse_detectors(detectors, registry)
+    registry, chosen = _selection(profile, detectors)
     err = Console(stderr=True)
     notes: list[str] = []
     try:

@@ -29,6 +29,15 @@ PROGRESS_AT = 4
 TABLE_MAX_ROWS = 200
 
 
+def _selection(profile: str, detectors: str | None) -> tuple[Registry, list[str] | None]:
+    """The registry and the validated `--detectors` names, after checking `--profile` (scan and batch)."""
+    if profile not in PROFILES:
+        raise typer.BadParameter(f"{profile!r} is not a profile; choose one of {', '.join(PROFILES)}",
+                                 param_hint="--profile")
+    registry = Registry.default()
+    return registry, _parse_detectors(detectors, registry)
+
+
 def _parse_detectors(value: str | None, registry: Registry) -> list[str] | None:
     """Validated, de-duplicated names; unknown ones are a usage error with 'did you mean'."""
     if value is None:
@@ -156,11 +165,7 @@ def scan(
     from ..report.terminal import print_failures, print_summary
     from ..scan import expand
 
-    if profile not in PROFILES:
-        raise typer.BadParameter(f"{profile!r} is not a profile; choose one of {', '.join(PROFILES)}",
-                                 param_hint="--profile")
-    registry = Registry.default()
-    chosen = _parse_detectors(detectors, registry)
+    registry, chosen = _selection(profile, detectors)
     err = Console(stderr=True)
     skipped: list[str] = []
     items = _without_outputs(list(expand(path, recursive, skipped)), json_out, html_out, artifacts, skipped)
