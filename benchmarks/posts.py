@@ -141,15 +141,19 @@ def robustness(items: list[dict], index: ImageIndex) -> dict:
     return out
 
 
+def _matches(items: list[dict], index: ImageIndex):  # -> Iterator[tuple[dict, list[dict]]]
+    """Each hashed picture with the pictures of the collection the index matches it to (itself included)."""
+    by_path = {str(it["path"].resolve()): it for it in items}
+    for it in items:
+        if "hashes" in it:
+            yield it, [by_path[m.image.path] for m in index.search(it["hashes"], mirrored=it["mirror"], limit=50)]
+
+
 def cross_event(items: list[dict], index: ImageIndex, posts: list[dict]) -> dict:
     """Leave-one-event-out: a picture 're-used' when it matches a picture of another event."""
-    by_path = {str(it["path"].resolve()): it for it in items}
     reused = {}
-    for it in items:
-        if "hashes" not in it:
-            continue
-        hits = index.search(it["hashes"], mirrored=it["mirror"], limit=50)
-        others = [by_path[m.image.path] for m in hits if by_path[m.image.path]["event"] != it["event"]]
+    for it, hits in _matches(items, index):
+        others = [o for o in hits if o["event"] != it["event"]]
         if others:
             reused[it["id"]] = sorted({o["id"] for o in others})
     return {"reused_pictures": reused, **_by_label(items, posts, reused)}
@@ -157,13 +161,9 @@ def cross_event(items: list[dict], index: ImageIndex, posts: list[dict]) -> dict
 
 def versions(items: list[dict], index: ImageIndex, posts: list[dict]) -> dict:
     """Any event: a picture that matches another picture of the collection (another version of one photo)."""
-    by_path = {str(it["path"].resolve()): it for it in items}
     found = {}
-    for it in items:
-        if "hashes" not in it:
-            continue
-        hits = index.search(it["hashes"], mirrored=it["mirror"], limit=50)
-        others = sorted({by_path[m.image.path]["id"] for m in hits} - {it["id"]})
+    for it, hits in _matches(items, index):
+        others = sorted({o["id"] for o in hits} - {it["id"]})
         if others:
             found[it["id"]] = others
     return {"pictures_with_versions": found, **_by_label(items, posts, found)}
